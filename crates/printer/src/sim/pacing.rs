@@ -1,0 +1,140 @@
+//! UART byte pacing: bytes leave one after another at `baud / 10` bytes per second (8N1), so
+//! a simulated link is no faster than a real one.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+/// A FIFO of bytes that become available at the link's byte rate.
+#[derive(Debug, Default)]
+pub struct Pacer {
+    byte_time: Option<Duration>,
+    bytes: VecDeque<u8>,
+    /// When the head byte started on the wire.
+    head_start: Option<Instant>,
+}
+
+impl Pacer {
+    pub fn new(baud: Option<u32>) -> Self {
+        let mut pacer = Self::default();
+        pacer.set_baud(baud);
+        pacer
+    }
+
+    /// Changes the rate; bytes already queued keep flowing at the new rate.
+    pub fn set_baud(&mut self, baud: Option<u32>) {
+        self.byte_time = baud
+            .filter(|&b| b > 0)
+            .map(|b| Duration::from_secs_f64(10.0 / f64::from(b)));
+    }
+
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// Queues bytes handed over at `now`.
+    pub fn push(&mut self, bytes: &[u8], now: Instant) {
+        if bytes.is_empty() {
+            return;
+        }
+        if self.bytes.is_empty() {
+            // An idle wire starts sending now, not back when it last went quiet.
+            self.head_start = Some(self.head_start.map_or(now, |t| t.max(now)));
+        }
+        self.bytes.extend(bytes);
+    }
+
+    /// Takes every byte fully transmitted by `now`.
+    pub fn pop_ready(&mut self, now: Instant) -> Vec<u8> {
+        let Some(byte_time) = self.byte_time else {
+            return self.bytes.drain(..).collect();
+        };
+        let Some(start) = self.head_start else {
+            return Vec::new();
+        };
+        let elapsed = now.saturating_duration_since(start);
+        let count =
+            ((elapsed.as_nanos() / byte_time.as_nanos().max(1)) as usize).min(self.bytes.len());
+        self.head_start = Some(start + byte_time * count as u32);
+        self.bytes.drain(..count).collect()
+    }
+
+    /// When the next byte will be through, if any is queued.
+    pub fn next_ready(&self) -> Option<Instant> {
+        self.ready_after(0)
+    }
+
+    /// When the next line (through its `\n`, or the last queued byte) will be through. Both
+    /// ends act on whole lines, so waking once per line instead of once per byte loses nothing.
+    pub fn next_line_ready(&self) -> Option<Instant> {
+        let end = self
+            .bytes
+            .iter()
+            .position(|&b| b == b'\n')
+            .unwrap_or(self.bytes.len().saturating_sub(1));
+        self.ready_after(end)
+    }
+
+    /// When the byte at `index` will be through.
+    fn ready_after(&self, index: usize) -> Option<Instant> {
+        if index >= self.bytes.len() {
+            return None;
+        }
+        match (self.byte_time, self.head_start) {
+            (Some(byte_time), Some(start)) => Some(start + byte_time * (index as u32 + 1)),
+            _ => Some(self.head_start.unwrap_or_else(Instant::now)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unpaced_passes_everything_at_once() {
+        let t = Instant::now();
+        let mut p = Pacer::new(None);
+        p.push(b"hello", t);
+        assert_eq!(p.pop_ready(t), b"hello");
+        assert!(p.is_empty());
+    }
+
+    #[test]
+    fn paced_at_baud_over_ten() {
+        let t = Instant::now();
+        let mut p = Pacer::new(Some(10_000)); // 1000 bytes/s: 1 ms per byte
+        p.push(&[0; 10], t);
+        assert!(p.pop_ready(t).is_empty());
+        assert_eq!(p.next_ready(), Some(t + Duration::from_millis(1)));
+        assert_eq!(p.pop_ready(t + Duration::from_micros(3500)).len(), 3);
+        assert_eq!(p.pop_ready(t + Duration::from_millis(10)).len(), 7);
+        assert_eq!(p.next_ready(), None);
+    }
+
+    #[test]
+    fn next_line_is_ready_when_its_newline_is_through() {
+        let t = Instant::now();
+        let mut p = Pacer::new(Some(10_000));
+        p.push(b"ok\nstart", t);
+        assert_eq!(p.next_line_ready(), Some(t + Duration::from_millis(3)));
+        assert_eq!(p.pop_ready(t + Duration::from_millis(3)), b"ok\n");
+        assert_eq!(p.next_line_ready(), Some(t + Duration::from_millis(8)));
+        assert_eq!(Pacer::new(None).next_line_ready(), None);
+    }
+
+    #[test]
+    fn idle_wire_does_not_bank_time() {
+        let t = Instant::now();
+        let mut p = Pacer::new(Some(10_000));
+        p.push(&[0; 2], t);
+        assert_eq!(p.pop_ready(t + Duration::from_millis(2)).len(), 2);
+        let later = t + Duration::from_secs(1);
+        p.push(&[0; 5], later);
+        assert_eq!(p.pop_ready(later).len(), 0);
+        assert_eq!(p.pop_ready(later + Duration::from_millis(5)).len(), 5);
+    }
+}
