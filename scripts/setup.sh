@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 purpose=${1:-run}
 
 run_packages=(pkg-config libudev-dev build-essential)
-test_packages=(chromium fonts-dejavu-core)
+test_packages=(chromium fonts-dejavu-core iproute2 libpam-modules)
 
 missing=()
 want=("${run_packages[@]}")

@@ -25,6 +25,12 @@ pub enum Command {
     Serve(ServeArgs),
     /// Show the running daemon's address and printers
     Status(StatusArgs),
+    /// Read or change the running daemon's access settings (external access, local login, TLS)
+    Config(crate::access::cli::ConfigArgs),
+    /// Link to a cloud account: e-mail and password, --device (a code for another device) or --sso
+    Login(crate::login::LoginArgs),
+    /// Unlink from the cloud account; printers keep working (refused while printing without --force)
+    Logout(crate::login::LogoutArgs),
 }
 
 #[derive(Debug, Clone, Default, clap::Args)]

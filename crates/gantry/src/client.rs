@@ -14,6 +14,7 @@ use crate::web::ServerInfo;
 struct StatusReport {
     server: serde_json::Value,
     printers: serde_json::Value,
+    cloud: serde_json::Value,
 }
 
 pub struct Client {
@@ -61,15 +62,18 @@ impl Client {
 
 /// `gantry status`.
 pub async fn status(location: &Location, json: bool) -> anyhow::Result<()> {
-    let (server, printers) = Client::new(location)?.status().await?;
+    let client = Client::new(location)?;
+    let (server, printers) = client.status().await?;
+    let cloud: serde_json::Value = client.get("/api/v1/cloud").await.unwrap_or_default();
     if json {
-        let report = StatusReport { server, printers };
+        let report = StatusReport { server, printers, cloud };
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());
     }
     let server: ServerInfo = serde_json::from_value(server)?;
     let printers: Vec<PrinterView> = serde_json::from_value(printers)?;
     print!("{}", render(&server, &printers));
+    print!("{}", crate::cloud::render_status(&cloud));
     Ok(())
 }
 

@@ -2,15 +2,15 @@
 //! in order (web, printers, database) so nothing is left half-written.
 
 use std::io;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::access::{Access, Binder, Peer, Scope};
 use crate::cli::{PortArg, ServeArgs};
 use crate::location::{Location, RuntimeInfo};
 use crate::manager::{Manager, PortSpec};
@@ -36,6 +36,8 @@ pub struct Daemon {
     pub manager: Arc<Manager>,
     data_dir: PathBuf,
     store: Store,
+    access: Arc<Access>,
+    pub cloud: Arc<crate::cloud::CloudService<Manager>>,
     stop: watch::Sender<bool>,
     servers: Vec<JoinHandle<io::Result<()>>>,
 }
@@ -53,18 +55,23 @@ impl Daemon {
             .collect::<Result<_, _>>()
             .map_err(anyhow::Error::msg)?;
 
-        let listeners = bind_loopback(location.serve_port()).await?;
-        let addresses: Vec<SocketAddr> = listeners
-            .iter()
-            .filter_map(|l| l.local_addr().ok())
-            .collect();
+        // Loopback first, whatever the settings say: a port in use fails before anything else.
+        let (binder, incoming) = Binder::bind(location.serve_port(), Scope::Loopback)
+            .await
+            .map_err(|e| bind_error(location.serve_port(), e))?;
         // `--port 0` lets the system choose; from here on, the port is the one actually bound.
-        let port = addresses
-            .first()
-            .map_or(location.serve_port(), SocketAddr::port);
+        let port = binder.port();
 
         let store = Store::open(&data_dir.join("gantry.db")).await?;
-        let manager = Manager::new(store.clone());
+        // Applies the stored access settings: may rebind to every interface, load TLS.
+        let access = Arc::new(Access::start(store.clone(), &data_dir, binder).await?);
+        let addresses = access.binder().addresses().await;
+        for job in store.interrupt_orphaned_jobs().await? {
+            tracing::warn!(job = job.id, line = job.acked_line, "a print was cut short by a crash; it can be resumed");
+        }
+        let files = crate::files::FileLibrary::open(data_dir.join("files"), store.clone())
+            .with_context(|| format!("cannot open the file library in {}", data_dir.display()))?;
+        let manager = Manager::new(store.clone(), files);
         let (stop, stopping) = watch::channel(false);
         let info = Arc::new(ServerInfo {
             version: env!("CARGO_PKG_VERSION").into(),
@@ -74,33 +81,38 @@ impl Daemon {
             data_dir: data_dir.clone(),
             started_at: crate::store::now(),
         });
+        let cloud = crate::cloud::CloudService::start(store.clone(), manager.clone(), data_dir.clone())
+            .await
+            .context("cannot start the cloud link")?;
+        access.set_owner_verifier(Some(Arc::new(crate::cloud::owner::CloudOwner::new(
+            store.clone(),
+            cloud.linked_flag(),
+        ))));
         let app = web::router(AppState {
             manager: manager.clone(),
             info,
             stopping: stopping.clone(),
+            access: access.clone(),
+            cloud: cloud.clone(),
         });
-        let servers = listeners
-            .into_iter()
-            .map(|listener| {
-                let app = app
-                    .clone()
-                    .into_make_service_with_connect_info::<SocketAddr>();
-                let mut stopping = stopping.clone();
-                tokio::spawn(async move {
-                    axum::serve(listener, app)
-                        .with_graceful_shutdown(async move {
-                            let _ = stopping.wait_for(|stop| *stop).await;
-                        })
-                        .await
+        // One server for the daemon's life; the sockets feeding it can change (external access).
+        let app = app.into_make_service_with_connect_info::<Peer>();
+        let mut server_stopping = stopping.clone();
+        let servers = vec![tokio::spawn(async move {
+            axum::serve(incoming, app)
+                .with_graceful_shutdown(async move {
+                    let _ = server_stopping.wait_for(|stop| *stop).await;
                 })
-            })
-            .collect();
+                .await
+        })];
         let daemon = Daemon {
             port,
             addresses,
             manager,
             data_dir,
             store,
+            access,
+            cloud,
             stop,
             servers,
         };
@@ -143,6 +155,7 @@ impl Daemon {
     /// Stops in order — web clients, printers, database — so nothing is left half-written.
     pub async fn stop(self) -> anyhow::Result<()> {
         RuntimeInfo::remove(&self.data_dir);
+        self.access.close().await;
         let _ = self.stop.send(true);
         for server in self.servers {
             match server.await {
@@ -151,6 +164,8 @@ impl Daemon {
                 Ok(Ok(())) => {}
             }
         }
+        // The links first: they report on the printers, which stop next.
+        self.cloud.shutdown().await;
         self.manager.shutdown().await;
         if let Err(e) = self.store.audit("daemon.stopped", None, None, None).await {
             tracing::warn!(error = %e, "cannot write the audit log");
@@ -213,30 +228,14 @@ fn ensure_writable(dir: &Path) -> anyhow::Result<()> {
     }
 }
 
-/// Loopback only, IPv4 and IPv6. A machine without IPv6 gets IPv4 alone; a port in use is fatal.
-async fn bind_loopback(port: u16) -> anyhow::Result<Vec<TcpListener>> {
-    let v4 = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let first = bind(v4).await?;
-    // With port 0 the system picks a port; serve IPv6 on the same one.
-    let port = first.local_addr()?.port();
-    let mut listeners = vec![first];
-    let v6 = SocketAddr::from((Ipv6Addr::LOCALHOST, port));
-    match TcpListener::bind(v6).await {
-        Ok(listener) => listeners.push(listener),
-        Err(e) if e.kind() == io::ErrorKind::AddrInUse => return Err(in_use(v6, e)),
-        Err(e) => tracing::warn!(error = %e, "IPv6 loopback unavailable; serving on IPv4 only"),
+/// A port in use gets advice; anything else is reported as is.
+fn bind_error(port: u16, error: io::Error) -> anyhow::Error {
+    let address = SocketAddr::from(([127, 0, 0, 1], port));
+    if error.kind() == io::ErrorKind::AddrInUse {
+        in_use(address, error)
+    } else {
+        anyhow::Error::new(error).context(format!("cannot listen on {address}"))
     }
-    Ok(listeners)
-}
-
-async fn bind(address: SocketAddr) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(address).await.map_err(|e| {
-        if e.kind() == io::ErrorKind::AddrInUse {
-            in_use(address, e)
-        } else {
-            anyhow::Error::new(e).context(format!("cannot listen on {address}"))
-        }
-    })
 }
 
 fn in_use(address: SocketAddr, error: io::Error) -> anyhow::Error {

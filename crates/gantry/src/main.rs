@@ -18,6 +18,18 @@ fn main() -> std::process::ExitCode {
                 gantry::logging::init_stderr();
                 gantry::client::status(&cli.location, args.json).await
             }
+            Command::Config(args) => {
+                gantry::logging::init_stderr();
+                gantry::access::cli::run(&cli.location, args).await
+            }
+            Command::Login(args) => {
+                gantry::logging::init_stderr();
+                gantry::login::login(&cli.location, args).await
+            }
+            Command::Logout(args) => {
+                gantry::logging::init_stderr();
+                gantry::login::logout(&cli.location, args).await
+            }
         }
     });
     match result {

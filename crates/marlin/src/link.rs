@@ -20,13 +20,22 @@
 //! a re-send after a timeout that lost only the `ok`), or a line sent before an earlier rewind,
 //! changes nothing. Transmissions lost on the wire leave entries that are never answered; they
 //! only make the link assume less than it could, and the timeout probe recovers from that.
+//!
+//! Responses carry no checksum, so the link never lets a doubtful `ok` acknowledge a line:
+//! after a garbled line (invalid UTF-8, control characters; possibly a rejection's `Error:` or
+//! `Resend:`) or an `Unknown command` echo for a command it did not send (a fragment of a line
+//! split by noise), a plain `ok` only triggers a probe. A probe sends the oldest
+//! unacknowledged line again: the firmware either takes it, or rejects the copy with a
+//! `Resend:` for the following line, which acknowledges it. With `ADVANCED_OK`, only an `ok`
+//! naming a line number acknowledges anything.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::frame::frame;
 use crate::response::{
-    parse_response, ErrorKind, FirmwareInfo, OkResponse, Position, Response, Temperatures,
+    parse_response, strip_prefix_ci, ErrorKind, FirmwareInfo, OkResponse, Position, Response,
+    Temperatures,
 };
 
 /// Tunables. `Config::default()` follows OctoPrint's defaults where the reference gives them.
@@ -245,14 +254,12 @@ pub struct Link {
     jobs: VecDeque<(String, u64)>,
     jobs_unacked: usize,
 
-    autoreport: bool,
     poll_outstanding: bool,
     next_poll: Option<Instant>,
     probe_pending: bool,
 
     busy_mode: bool,
     busy_interval_sent: bool,
-    last_rx: Instant,
     /// When the oldest in-flight line's wait for an `ok` started counting (first transmission
     /// into an empty window, or the last `ok`/`busy:`/probe).
     last_progress: Instant,
@@ -319,13 +326,11 @@ impl Link {
             manual: VecDeque::new(),
             jobs: VecDeque::new(),
             jobs_unacked: 0,
-            autoreport: false,
             poll_outstanding: false,
             next_poll: None,
             probe_pending: false,
             busy_mode: false,
             busy_interval_sent: false,
-            last_rx: now,
             last_progress: now,
             last_activity: now,
             timeouts: 0,
@@ -371,7 +376,6 @@ impl Link {
             direction: Direction::Received,
             line: line.clone(),
         });
-        self.last_rx = now;
         self.last_activity = now;
 
         let mut response = parse_response(&line);
@@ -440,8 +444,29 @@ impl Link {
                 self.collect(line);
                 self.events.push_back(Event::Action(text));
             }
-            Response::Echo(_) | Response::Other(_) => self.collect(line),
+            Response::Echo(text) => {
+                if self.unknown_command_not_ours(&text) {
+                    // Noise split one of our lines and the firmware ran a fragment: an `ok`
+                    // that answers none of our lines follows.
+                    self.suspect = true;
+                }
+                self.collect(line);
+            }
+            Response::Other(_) => self.collect(line),
         }
+    }
+
+    /// `Unknown command: "<cmd>"` about a command that is not the oldest line in flight.
+    fn unknown_command_not_ours(&self, echo: &str) -> bool {
+        let Some(rest) = strip_prefix_ci(echo, "Unknown command:") else {
+            return false;
+        };
+        let quoted = rest.trim().trim_matches('"');
+        let ours = (self.confirmed < self.send_ptr)
+            .then(|| self.entry(self.confirmed))
+            .flatten()
+            .is_some_and(|e| e.command.eq_ignore_ascii_case(quoted));
+        !ours
     }
 
     /// Attach a received line to the oldest in-flight line when that is a manual command.
@@ -461,14 +486,12 @@ impl Link {
         if let Some(t) = &ok.temperatures {
             self.events.push_back(Event::Temperatures(t.clone()));
         }
-        if let Some(free) = ok.buffer_free {
-            if ok.line.is_some() {
-                self.advanced_ok = true;
-                self.window = (free as usize).clamp(1, self.config.window_cap);
-            }
+        let garbled = line.contains(char::REPLACEMENT_CHARACTER);
+        if let (Some(_), Some(free), false) = (ok.line, ok.buffer_free, garbled) {
+            self.advanced_ok = true;
+            self.window = (free as usize).clamp(1, self.config.window_cap);
         }
         let carries_data = ok.temperatures.is_some() || !ok.rest.is_empty();
-        let garbled = line.contains(char::REPLACEMENT_CHARACTER);
         let suspect = std::mem::take(&mut self.suspect) && self.phase != Phase::Hello;
 
         let mut accepted = None;
@@ -502,6 +525,10 @@ impl Link {
             if n < self.next_line && self.phase != Phase::Hello {
                 accepted = Some(n);
             }
+        } else if self.advanced_ok {
+            // With ADVANCED_OK every numbered line's `ok` names it; one without a number
+            // answers something else (a rejection, an unnumbered line made by noise).
+            accepted = None;
         } else if accepted.is_some() && (suspect || garbled) {
             // This `ok` may answer a rejection whose `Error:`/`Resend:` was garbled. Probe
             // by sending the oldest unconfirmed line again: the firmware either takes it or
@@ -607,6 +634,7 @@ impl Link {
         }
         match kind {
             ErrorKind::Resend => {
+                // Not collected into a command's response: the line is sent again.
                 if self.rejection.is_none_or(|r| r.resent) {
                     self.rejection = Some(Rejection {
                         tx: self.wire.pop_front(),
@@ -617,7 +645,6 @@ impl Link {
                         since: now,
                     });
                 }
-                self.collect(format!("Error:{message}"));
             }
             ErrorKind::Ignorable => {
                 self.collect(format!("Error:{message}"));
@@ -632,7 +659,7 @@ impl Link {
                     .map(|tx| tx.line);
                 if let Some(line) = dropped {
                     let k = line.max(self.confirmed);
-                    if k < self.send_ptr && self.phase != Phase::Hello {
+                    if k < self.send_ptr {
                         self.rewind(k, now);
                     }
                 }
@@ -702,7 +729,7 @@ impl Link {
 
     /// Every line up to and including `n` has been accepted.
     fn confirm_through(&mut self, n: u32, now: Instant) {
-        while self.confirmed <= n && self.confirmed < self.send_ptr.max(self.next_line) {
+        while self.confirmed <= n && self.confirmed < self.next_line {
             let c = self.confirmed;
             self.confirmed += 1;
             let Some(entry) = self.entry_mut(c) else {
@@ -764,9 +791,9 @@ impl Link {
         self.state = LinkState::Ready;
         self.timeouts = 0;
         self.last_activity = now;
-        self.autoreport =
+        let autoreport =
             info.has_capability("AUTOREPORT_TEMP") && self.config.autoreport_interval_secs > 0;
-        if self.autoreport {
+        if autoreport {
             self.internal
                 .push_back(format!("M155 S{}", self.config.autoreport_interval_secs));
             self.next_poll = None;
@@ -793,7 +820,6 @@ impl Link {
         self.resend_streak = (0, 0);
         self.window = 1;
         self.advanced_ok = false;
-        self.autoreport = false;
         self.poll_outstanding = false;
         self.next_poll = None;
         self.probe_pending = false;
@@ -949,7 +975,6 @@ impl Link {
                 self.die(format!("line {n} missing from the history"));
                 return None;
             };
-            entry.response.clear();
             let line = frame(n, &entry.command);
             if self.in_flight() == 0 {
                 self.last_progress = now;
@@ -1005,7 +1030,9 @@ impl Link {
         }
     }
 
-    /// When [`Link::handle_timeout`] must be called next.
+    /// When [`Link::handle_timeout`] must be called next (`None`: only input can change
+    /// anything). It may already have passed, e.g. when a temperature poll is due: call
+    /// `handle_timeout` and then [`Link::poll_transmit`].
     pub fn poll_timeout(&self) -> Option<Instant> {
         let mut next: Option<Instant> = None;
         let mut consider = |t: Option<Instant>| {
@@ -1135,6 +1162,15 @@ impl Link {
             LinkState::Halted => Err(LinkError::Halted),
             LinkState::Dead => Err(LinkError::Dead),
         }
+    }
+
+    /// Drops the job lines queued but not yet numbered, for a cancelled job; returns how many.
+    /// Lines already numbered stay in the stream (the firmware's line count depends on them)
+    /// and their acknowledgements still arrive.
+    pub fn discard_job_lines(&mut self) -> usize {
+        let dropped = self.jobs.len();
+        self.jobs.clear();
+        dropped
     }
 
     /// `M112` out of band, ahead of every queue: once plain and once numbered. Queued commands

@@ -458,3 +458,594 @@ fn user_m110_keeps_the_link_numbering() {
     h.link.enqueue_command("M110 N100").unwrap();
     assert_eq!(h.sent(), [f(3, "M110 N3")]);
 }
+
+// ------------------------------------------------------------------------------- resends
+
+/// A ready link with job lines 0..n pushed (tags = index) and the first one sent.
+fn streaming(n: u64) -> Host {
+    let mut h = autoreport();
+    for tag in 0..n {
+        h.link.push_job_line(&format!("G1 X{tag}"), tag).unwrap();
+    }
+    h
+}
+
+#[test]
+fn resend_after_checksum_error() {
+    let mut h = streaming(3);
+    assert_eq!(h.sent(), [f(3, "G1 X0")]);
+    h.recv("ok\n");
+    assert_eq!(h.sent(), [f(4, "G1 X1")]);
+    h.recv("Error:checksum mismatch, Last Line: 3\nResend: 4\nok\n");
+    assert_eq!(h.sent(), [f(4, "G1 X1")]);
+    h.recv("ok\n");
+    assert_eq!(h.sent(), [f(5, "G1 X2")]);
+    h.recv("ok\n");
+    assert_eq!(h.acked_tags(), [0, 1, 2]);
+}
+
+#[test]
+fn resend_without_ok_after_it() {
+    let config = Config {
+        resend_ok_timeout: Duration::from_millis(500),
+        ..Config::default()
+    };
+    let mut h = connected(config, "Cap:AUTOREPORT_TEMP:1\n");
+    h.link.push_job_line("G1 X0", 0).unwrap();
+    h.link.push_job_line("G1 X1", 1).unwrap();
+    assert_eq!(h.sent(), [f(3, "G1 X0")]);
+    h.recv("Resend: 3\n");
+    assert_eq!(h.sent(), [f(3, "G1 X0")]);
+    // No `ok` for the rejection: after resend_ok_timeout the link stops waiting for it, so
+    // the next `ok` acknowledges the re-sent line.
+    h.advance(Duration::from_millis(500));
+    h.recv("ok\n");
+    assert_eq!(h.acked_tags(), [0]);
+    assert_eq!(h.sent(), [f(4, "G1 X1")]);
+}
+
+#[test]
+fn resend_without_ok_detected_by_the_next_line() {
+    let mut h = streaming(2);
+    assert_eq!(h.sent(), [f(3, "G1 X0")]);
+    h.recv("Resend: 3\n");
+    assert_eq!(h.sent(), [f(3, "G1 X0")]);
+    // Any other line first means the firmware is not going to send the rejection's `ok`.
+    h.recv("echo:something\nok\n");
+    assert_eq!(h.acked_tags(), [0]);
+}
+
+#[test]
+fn lost_resend_line_recovered_from_the_error() {
+    let mut h = streaming(2);
+    assert_eq!(h.sent(), [f(3, "G1 X0")]);
+    // `Resend: 3` lost on the wire: the error's `Last Line:` says the same.
+    h.recv("Error:checksum mismatch, Last Line: 2\nok\n");
+    assert_eq!(
+        h.acked_tags(),
+        Vec::<u64>::new(),
+        "a rejection's ok acknowledges nothing"
+    );
+    assert_eq!(h.sent(), [f(3, "G1 X0")]);
+}
+
+#[test]
+fn resend_for_the_line_not_yet_sent_is_ignored() {
+    let mut h = streaming(3);
+    assert_eq!(h.sent(), [f(3, "G1 X0")]);
+    h.recv("ok\n");
+    assert_eq!(h.sent(), [f(4, "G1 X1")]);
+    // Line 4 arrived twice (its copy came from the wire): the copy is rejected with a request
+    // for line 5, the line not yet sent. That acknowledges line 4 and rewinds nothing; its
+    // `ok` acknowledges nothing.
+    h.recv("ok\nError:Line Number is not Last Line Number+1, Last Line: 4\nResend: 5\nok\n");
+    assert_eq!(h.acked_tags(), [0, 1]);
+    assert_eq!(h.sent(), [f(5, "G1 X2")]);
+    h.recv("ok\n");
+    assert_eq!(h.acked_tags(), [0, 1, 2]);
+}
+
+#[test]
+fn resend_request_for_an_unsent_line_number() {
+    let mut h = streaming(1);
+    assert_eq!(h.sent(), [f(3, "G1 X0")]);
+    h.recv("ok\n");
+    h.take_events();
+    // Line 4 was never sent: nothing to rewind, and the link carries on.
+    h.recv("Resend: 4\nok\n");
+    h.link.enqueue_command("M400").unwrap();
+    assert_eq!(h.sent(), [f(4, "M400")]);
+}
+
+#[test]
+fn duplicate_resend_requests_from_a_window() {
+    let mut h = advanced(4);
+    for tag in 0..4 {
+        h.link.push_job_line(&format!("G1 X{tag}"), tag).unwrap();
+    }
+    assert_eq!(
+        h.sent(),
+        [f(4, "G1 X0"), f(5, "G1 X1"), f(6, "G1 X2"), f(7, "G1 X3")]
+    );
+    // Line 4 was corrupted: every line after it is rejected too, each with its own request.
+    h.recv("Error:checksum mismatch, Last Line: 3\nResend: 4\nok P15 B4\n");
+    let resent = h.sent();
+    assert_eq!(
+        resent,
+        [f(4, "G1 X0"), f(5, "G1 X1"), f(6, "G1 X2"), f(7, "G1 X3")]
+    );
+    for _ in 0..3 {
+        h.recv("Error:Line Number is not Last Line Number+1, Last Line: 3\nResend: 4\nok P15 B4\n");
+    }
+    assert_eq!(
+        h.sent(),
+        Vec::<String>::new(),
+        "the stale requests rewind nothing"
+    );
+    h.recv("ok N4 P15 B3\nok N5 P15 B3\nok N6 P15 B3\nok N7 P15 B4\n");
+    assert_eq!(h.acked_tags(), [0, 1, 2, 3]);
+}
+
+#[test]
+fn error_before_resend_is_not_reported() {
+    let mut h = streaming(1);
+    h.sent();
+    h.recv("Error:Line Number is not Last Line Number+1, Last Line: 2\nResend: 3\nok\n");
+    assert_eq!(h.take_events(), []);
+    assert_eq!(h.link.state(), LinkState::Ready);
+}
+
+#[test]
+fn no_line_number_with_checksum_sends_the_line_again() {
+    let mut h = streaming(1);
+    assert_eq!(h.sent(), [f(3, "G1 X0")]);
+    // The `N` was corrupted: the firmware drops the line with no resend and no ok.
+    h.recv("Error:No Line Number with checksum, Last Line: 2\n");
+    assert_eq!(h.sent(), [f(3, "G1 X0")]);
+    h.recv("ok\n");
+    assert_eq!(h.acked_tags(), [0]);
+}
+
+#[test]
+fn too_many_resends_of_one_line_kill_the_link() {
+    let config = Config {
+        max_resends: 3,
+        ..Config::default()
+    };
+    let mut h = connected(config, "Cap:AUTOREPORT_TEMP:1\n");
+    h.link.push_job_line("G1 X0", 0).unwrap();
+    assert_eq!(h.sent(), [f(3, "G1 X0")]);
+    for _ in 0..3 {
+        h.recv("Error:checksum mismatch, Last Line: 2\nResend: 3\nok\n");
+        assert_eq!(h.sent(), [f(3, "G1 X0")]);
+    }
+    h.recv("Error:checksum mismatch, Last Line: 2\nResend: 3\nok\n");
+    assert_eq!(h.link.state(), LinkState::Dead);
+    assert!(
+        matches!(h.take_events().as_slice(), [Event::LinkDead { reason }] if reason.contains("stuck"))
+    );
+    assert_eq!(h.sent(), Vec::<String>::new());
+}
+
+#[test]
+fn resend_older_than_the_history_kills_the_link() {
+    let mut h = streaming(100);
+    for _ in 0..100 {
+        h.sent();
+        h.recv("ok\n");
+    }
+    assert_eq!(h.acked_tags().len(), 100);
+    h.recv("Resend: 5\n");
+    assert_eq!(h.link.state(), LinkState::Dead);
+}
+
+#[test]
+fn resend_within_history_after_acknowledgement() {
+    // A request for a line the link already counted as acknowledged (its rejection's
+    // `Error:`/`Resend:` were lost): the line is sent again, the tag is not reported twice.
+    let mut h = streaming(3);
+    assert_eq!(h.sent(), [f(3, "G1 X0")]);
+    h.recv("ok\n");
+    assert_eq!(h.sent(), [f(4, "G1 X1")]);
+    h.recv("ok\n");
+    assert_eq!(h.sent(), [f(5, "G1 X2")]);
+    h.recv("Error:Line Number is not Last Line Number+1, Last Line: 3\nResend: 4\nok\n");
+    assert_eq!(h.sent(), [f(4, "G1 X1")]);
+    h.recv("ok\n");
+    assert_eq!(h.sent(), [f(5, "G1 X2")]);
+    h.recv("ok\n");
+    assert_eq!(h.acked_tags(), [0, 1, 2]);
+}
+
+// ------------------------------------------------------------------------------- ADVANCED_OK
+
+/// A ready link whose firmware reports ADVANCED_OK with `free` command buffer slots.
+fn advanced(free: u32) -> Host {
+    let mut h = Host::new(Config::default());
+    h.sent();
+    h.recv("ok N0 P15 B3\n");
+    assert_eq!(h.sent(), [f(1, "M115")]);
+    h.recv(FIRMWARE);
+    h.recv("Cap:AUTOREPORT_TEMP:1\nCap:ADVANCED_OK:1\n");
+    h.recv("ok N1 P15 B3\n");
+    assert_eq!(h.sent(), [f(2, "M155 S1")]);
+    h.recv(&format!("ok N2 P15 B{free}\n"));
+    h.link.enqueue_command("M400").unwrap();
+    assert_eq!(h.sent(), [f(3, "M400")]);
+    h.recv(&format!("ok N3 P15 B{free}\n"));
+    h.take_events();
+    h
+}
+
+#[test]
+fn advanced_ok_sizes_the_window() {
+    let mut h = advanced(3);
+    let mut tag = 0;
+    while h.link.wants_job_line() {
+        h.link.push_job_line(&format!("G1 X{tag}"), tag).unwrap();
+        tag += 1;
+    }
+    assert_eq!(tag, 3, "the driver is asked for a window's worth");
+    assert_eq!(h.sent(), [f(4, "G1 X0"), f(5, "G1 X1"), f(6, "G1 X2")]);
+    h.link.push_job_line("G1 X3", 3).unwrap();
+    assert_eq!(h.sent(), Vec::<String>::new(), "window full");
+    // The firmware took line 4 and has 1 slot free: one more may go.
+    h.recv("ok N4 P15 B1\n");
+    assert_eq!(h.acked_tags(), [0]);
+    assert_eq!(h.sent(), Vec::<String>::new(), "2 in flight, window now 1");
+    h.recv("ok N6 P15 B3\n");
+    assert_eq!(h.acked_tags(), [0, 1, 2], "ok N6 acknowledges 5 and 6");
+    assert_eq!(h.sent(), [f(7, "G1 X3")]);
+}
+
+#[test]
+fn window_is_capped_by_config() {
+    let config = Config {
+        window_cap: 2,
+        ..Config::default()
+    };
+    let mut h = Host::new(config);
+    h.sent();
+    h.recv("ok N0 P15 B15\n");
+    h.sent();
+    h.recv("Cap:AUTOREPORT_TEMP:0\nok N1 P15 B15\n");
+    assert_eq!(h.sent(), [f(2, "M105")]);
+    h.recv("ok N2 P15 B15 T:20.0 /0.0\n");
+    for tag in 0..4 {
+        h.link.push_job_line(&format!("G1 X{tag}"), tag).unwrap();
+    }
+    assert_eq!(h.sent(), [f(3, "G1 X0"), f(4, "G1 X1")]);
+}
+
+#[test]
+fn plain_ok_keeps_ping_pong() {
+    let mut h = streaming(3);
+    assert_eq!(
+        h.sent(),
+        [f(3, "G1 X0")],
+        "one line in flight without ADVANCED_OK"
+    );
+}
+
+// ------------------------------------------------------------------------------- busy, wait, long commands
+
+#[test]
+fn busy_keeps_the_link_alive_and_shortens_the_timeout() {
+    let mut h = autoreport();
+    h.link.enqueue_command("G28").unwrap();
+    h.link.enqueue_command("G1 X10").unwrap();
+    assert_eq!(h.sent(), [f(3, "G28")]);
+    // G28 is long-running: no timeout for a long while.
+    h.advance(Duration::from_secs(120));
+    assert_eq!(h.sent(), Vec::<String>::new());
+    assert_eq!(h.link.state(), LinkState::Ready);
+    h.recv("echo:busy: processing\n");
+    assert_eq!(h.take_events(), [Event::Busy("processing".into())]);
+    h.recv("ok\n");
+    // Busy protocol seen: M113 goes first so the keep-alive fits the busy timeout.
+    assert_eq!(h.sent(), [f(4, "M113 S2")]);
+    h.recv("ok\n");
+    assert_eq!(h.sent(), [f(5, "G1 X10")]);
+    // Now an ok is due within busy_timeout (3 s), kept alive by busy lines.
+    h.advance(Duration::from_secs(2));
+    h.recv("busy: processing\n");
+    h.advance(Duration::from_secs(2));
+    assert_eq!(h.sent(), Vec::<String>::new());
+    h.advance(Duration::from_secs(1));
+    assert_eq!(h.sent(), [f(5, "G1 X10")], "the probe: the same line again");
+}
+
+#[test]
+fn long_running_commands_suspend_polling() {
+    let mut h = connected(Config::default(), "Cap:AUTOREPORT_TEMP:0\n");
+    h.link.enqueue_command("M190 S60").unwrap();
+    assert_eq!(h.sent(), [f(3, "M190 S60")]);
+    h.advance(Duration::from_secs(5));
+    assert_eq!(h.sent(), Vec::<String>::new(), "no poll while M190 waits");
+    h.recv(" T:25.0 /0.0 B:40.2 /60.0 @:0 B@:127 W:?\n");
+    assert!(
+        matches!(h.take_events().as_slice(), [Event::Temperatures(t)] if t.bed == Some(Heater { actual: 40.2, target: Some(60.0) }))
+    );
+    h.advance(Duration::from_secs(600));
+    assert_eq!(h.link.state(), LinkState::Ready);
+    h.recv("ok\n");
+    assert_eq!(h.sent(), [f(4, "M105")], "polling resumes");
+}
+
+#[test]
+fn wait_while_printing_recovers_a_lost_ok() {
+    let mut h = streaming(2);
+    assert_eq!(h.sent(), [f(3, "G1 X0")]);
+    // The ok was lost; the firmware's queue ran dry and it says `wait`.
+    h.recv("wait\n");
+    assert_eq!(h.sent(), [f(3, "G1 X0")]);
+    h.recv("Error:Line Number is not Last Line Number+1, Last Line: 3\nResend: 4\nok\n");
+    assert_eq!(h.acked_tags(), [0]);
+    assert_eq!(h.sent(), [f(4, "G1 X1")]);
+}
+
+#[test]
+fn wait_while_idle_is_ignored() {
+    let mut h = autoreport();
+    h.recv("wait\nwait\n");
+    assert_eq!(h.sent(), Vec::<String>::new());
+    assert_eq!(h.take_events(), []);
+}
+
+// ------------------------------------------------------------------------------- errors
+
+#[test]
+fn fatal_error_halts() {
+    let mut h = streaming(3);
+    h.sent();
+    h.recv("Error:Thermal Runaway, system stopped! Heater_ID: bed\nError:Printer halted. kill() called!\n");
+    assert_eq!(h.link.state(), LinkState::Halted);
+    assert_eq!(
+        h.take_events(),
+        [
+            Event::FirmwareError {
+                message: "Thermal Runaway, system stopped! Heater_ID: bed".into(),
+                fatal: true
+            },
+            Event::FirmwareError {
+                message: "Printer halted. kill() called!".into(),
+                fatal: true
+            },
+        ]
+    );
+    assert!(!h.link.wants_job_line());
+    assert_eq!(h.link.push_job_line("G1 X1", 9), Err(LinkError::Halted));
+    assert_eq!(h.link.enqueue_command("G28"), Err(LinkError::Halted));
+    assert_eq!(
+        h.sent(),
+        Vec::<String>::new(),
+        "queued job lines are dropped"
+    );
+    assert_eq!(h.link.poll_timeout(), None);
+    // The firmware comes back after a reset.
+    h.recv("start\n");
+    assert_eq!(h.take_events(), [Event::Reset]);
+    assert_eq!(h.link.state(), LinkState::Connecting);
+    assert_eq!(h.sent(), [f(0, "M110 N0")]);
+}
+
+#[test]
+fn m999_recovers_a_stopped_printer() {
+    let mut h = autoreport();
+    h.recv("Error:Printer stopped due to errors. Fix the error and use M999 to restart.\n");
+    assert_eq!(h.link.state(), LinkState::Halted);
+    h.take_events();
+    h.link.enqueue_command("M999").unwrap();
+    assert_eq!(h.sent(), [f(3, "M999")]);
+    h.recv("ok\nResend: 4\n");
+    assert_eq!(h.link.state(), LinkState::Ready);
+    assert_eq!(
+        h.take_events(),
+        [Event::CommandAcked {
+            command: "M999".into(),
+            response: vec![]
+        }]
+    );
+    h.link.enqueue_command("M105").unwrap();
+    assert_eq!(h.sent(), [f(4, "M105")]);
+}
+
+#[test]
+fn split_error_number_is_joined() {
+    let mut h = autoreport();
+    h.recv("Error:0\nMAXTEMP triggered, system stopped! Heater_ID: 0\n");
+    assert_eq!(h.link.state(), LinkState::Halted);
+    assert_eq!(
+        h.take_events(),
+        [Event::FirmwareError {
+            message: "0 MAXTEMP triggered, system stopped! Heater_ID: 0".into(),
+            fatal: true
+        }]
+    );
+}
+
+#[test]
+fn other_and_ignorable_errors() {
+    let mut h = autoreport();
+    h.recv("Error:volume.init failed\nError:Unknown command: \"G999\"\n");
+    assert_eq!(h.take_events(), []);
+    h.recv("Error:Something unusual\n");
+    assert_eq!(
+        h.take_events(),
+        [Event::FirmwareError {
+            message: "Something unusual".into(),
+            fatal: false
+        }]
+    );
+    assert_eq!(h.link.state(), LinkState::Ready);
+}
+
+#[test]
+fn actions_are_reported() {
+    let mut h = autoreport();
+    h.recv("//action:pause\n//action:prompt_begin Filament runout\n");
+    assert_eq!(
+        h.take_events(),
+        [
+            Event::Action("pause".into()),
+            Event::Action("prompt_begin Filament runout".into())
+        ]
+    );
+}
+
+#[test]
+fn start_while_printing_resets() {
+    let mut h = streaming(3);
+    h.sent();
+    h.recv("start\n");
+    assert_eq!(h.take_events(), [Event::Reset]);
+    assert_eq!(h.link.state(), LinkState::Connecting);
+    assert!(!h.link.wants_job_line());
+    assert_eq!(h.sent(), [f(0, "M110 N0")]);
+    h.recv("ok\n");
+    assert_eq!(h.sent(), [f(1, "M115")]);
+    h.recv("Cap:AUTOREPORT_TEMP:1\nok\n");
+    assert!(matches!(h.take_events().as_slice(), [Event::Connected(_)]));
+    assert_eq!(h.sent(), [f(2, "M155 S1")], "autoreport turned on again");
+}
+
+// ------------------------------------------------------------------------------- timeouts
+
+#[test]
+fn lost_ok_is_probed_then_recovered() {
+    let mut h = streaming(2);
+    assert_eq!(h.sent(), [f(3, "G1 X0")]);
+    assert_eq!(h.link.poll_timeout(), Some(h.now + Duration::from_secs(30)));
+    // Autoreport lines arrive, but no ok.
+    for _ in 0..29 {
+        h.advance(Duration::from_secs(1));
+        h.recv("T:20.0 /0.0 B:20.0 /0.0\n");
+    }
+    assert_eq!(h.sent(), Vec::<String>::new());
+    h.advance(Duration::from_secs(1));
+    assert_eq!(
+        h.sent(),
+        [f(3, "G1 X0")],
+        "probe: the oldest unacknowledged line again"
+    );
+    // It had arrived: the copy is rejected, which acknowledges it.
+    h.recv("Error:Line Number is not Last Line Number+1, Last Line: 3\nResend: 4\nok\n");
+    assert_eq!(h.acked_tags(), [0]);
+    assert_eq!(h.sent(), [f(4, "G1 X1")]);
+}
+
+#[test]
+fn lost_line_is_probed_then_recovered() {
+    let mut h = streaming(2);
+    assert_eq!(h.sent(), [f(3, "G1 X0")]);
+    h.advance(Duration::from_secs(30));
+    assert_eq!(h.sent(), [f(3, "G1 X0")]);
+    h.recv("ok\n");
+    assert_eq!(h.acked_tags(), [0]);
+    assert_eq!(h.sent(), [f(4, "G1 X1")]);
+}
+
+#[test]
+fn consecutive_timeouts_kill_the_link_while_printing() {
+    let mut h = streaming(2);
+    h.sent();
+    for _ in 0..5 {
+        h.advance(Duration::from_secs(30));
+        assert_eq!(h.sent(), [f(3, "G1 X0")]);
+    }
+    h.advance(Duration::from_secs(30));
+    assert_eq!(h.link.state(), LinkState::Dead);
+    assert!(matches!(
+        h.take_events().as_slice(),
+        [Event::LinkDead { .. }]
+    ));
+    assert_eq!(h.sent(), Vec::<String>::new());
+    assert_eq!(h.link.push_job_line("G1", 1), Err(LinkError::Dead));
+}
+
+#[test]
+fn silence_while_idle_is_probed_with_m105_then_dead() {
+    let mut h = autoreport();
+    assert_eq!(h.link.poll_timeout(), Some(h.now + Duration::from_secs(30)));
+    h.advance(Duration::from_secs(30));
+    assert_eq!(h.sent(), [f(3, "M105")]);
+    h.advance(Duration::from_secs(30));
+    assert_eq!(h.sent(), [f(3, "M105")]);
+    h.advance(Duration::from_secs(30));
+    assert_eq!(h.link.state(), LinkState::Dead);
+}
+
+#[test]
+fn an_ok_resets_the_timeout_count() {
+    let mut h = autoreport();
+    h.advance(Duration::from_secs(30));
+    assert_eq!(h.sent(), [f(3, "M105")]);
+    h.advance(Duration::from_secs(30));
+    assert_eq!(h.sent(), [f(3, "M105")]);
+    h.recv("ok T:20.0 /0.0\n");
+    h.advance(Duration::from_secs(30));
+    assert_eq!(h.sent(), [f(4, "M105")]);
+    h.advance(Duration::from_secs(30));
+    assert_eq!(h.link.state(), LinkState::Ready);
+}
+
+// ------------------------------------------------------------------------------- emergency stop
+
+#[test]
+fn emergency_stop_bypasses_every_queue() {
+    let mut h = streaming(5);
+    h.link.enqueue_command("G28").unwrap();
+    assert_eq!(h.sent(), [f(3, "G28")]);
+    h.link.emergency_stop();
+    assert_eq!(h.link.state(), LinkState::Halted);
+    let bytes = h.link.poll_transmit(h.now).unwrap();
+    assert_eq!(
+        String::from_utf8(bytes).unwrap(),
+        format!("M112\n{}", frame(4, "M112"))
+    );
+    assert_eq!(
+        h.link.poll_transmit(h.now),
+        None,
+        "queued lines are dropped"
+    );
+    h.recv("Error:Printer halted. kill() called!\n");
+    assert!(h.take_events().contains(&Event::FirmwareError {
+        message: "Printer halted. kill() called!".into(),
+        fatal: true
+    }));
+}
+
+#[test]
+fn emergency_stop_while_connecting_and_dead() {
+    let mut h = Host::new(Config::default());
+    h.sent();
+    h.link.emergency_stop();
+    assert_eq!(h.sent(), ["M112".to_string(), f(1, "M112")]);
+    let config = Config {
+        hello_retries: 0,
+        connect_timeout: Duration::from_secs(1),
+        ..Config::default()
+    };
+    let mut h = Host::new(config);
+    h.sent();
+    h.advance(Duration::from_secs(1));
+    assert_eq!(h.link.state(), LinkState::Dead);
+    h.link.emergency_stop();
+    assert_eq!(h.sent()[0], "M112");
+}
+
+#[test]
+fn ok_for_a_fragment_is_not_an_acknowledgement() {
+    let mut h = streaming(2);
+    assert_eq!(h.sent(), [f(3, "G1 X0")]);
+    // Noise split line 3: the firmware rejected the head and ran the tail as a command.
+    h.recv("Error:checksum mismatch, Last Line: 2\nResend: 3\nok\n");
+    assert_eq!(h.sent(), [f(3, "G1 X0")]);
+    h.recv("echo:Unknown command: \"0\"\nok\n");
+    assert_eq!(h.acked_tags(), Vec::<u64>::new());
+    // The link probes with line 3 again; the firmware had taken the re-sent copy.
+    assert_eq!(h.sent(), [f(3, "G1 X0")]);
+    h.recv("ok\nError:Line Number is not Last Line Number+1, Last Line: 3\nResend: 4\nok\n");
+    assert_eq!(h.acked_tags(), [0]);
+    assert_eq!(h.sent(), [f(4, "G1 X1")]);
+}

@@ -1,8 +1,11 @@
 //! Property tests: the link against a Marlin model over a faulty wire.
 //!
 //! Whatever the wire drops, garbles or duplicates (host→firmware and firmware→host), the
-//! firmware executes every job line exactly once and in order, and every manual command at
-//! most once per enqueue and in order.
+//! firmware executes every job line exactly once and in order, and every manual command
+//! exactly once and in order.
+//!
+//! `MARLIN_TRACE=1` prints the last events of a failing simulation; `MARLIN_SOAK_SEEDS=<n>`
+//! runs the soak test with more seeds.
 
 mod sim;
 
@@ -42,6 +45,7 @@ const H2F: &[Fault] = &[
     Fault::Noise,
     Fault::Duplicate,
     Fault::LoseNewline,
+    Fault::Split,
 ];
 // Responses carry no checksum, so a digit turned into another digit cannot be detected by
 // any host; the firmware→host wire drops, garbles (invalid bytes), duplicates and merges.
@@ -97,7 +101,9 @@ fn simulate(case: &Case) -> Result<Outcome, String> {
     for _ in 0..2_000_000 {
         if link.state() == LinkState::Ready {
             while link.wants_job_line() && pushed < case.job_lines {
-                while manual_enqueued < case.manual_at.len() && case.manual_at[manual_enqueued] <= pushed {
+                while manual_enqueued < case.manual_at.len()
+                    && case.manual_at[manual_enqueued] <= pushed
+                {
                     link.enqueue_command(&format!("M117 manual {manual_enqueued}"))
                         .unwrap();
                     manual_enqueued += 1;
@@ -125,7 +131,12 @@ fn simulate(case: &Case) -> Result<Outcome, String> {
             link.handle_input(&f2h.carry(&lines), now);
         }
         while let Some(event) = link.poll_event() {
-            if trace && !matches!(event, Event::Temperatures(_)) && !format!("{event:?}").contains("20.0 /0.") {
+            let autoreport_noise = match &event {
+                Event::Temperatures(_) => true,
+                Event::Log { line, .. } => line.contains("20.0 /0."),
+                _ => false,
+            };
+            if trace && !autoreport_noise {
                 log.push(format!("{:?} {event:?}", now.duration_since(start)));
             }
             match event {
@@ -146,9 +157,10 @@ fn simulate(case: &Case) -> Result<Outcome, String> {
                     dump(&log);
                     return Err(format!("link dead: {reason}"));
                 }
-                Event::FirmwareError { message, fatal: true } => {
-                    return Err(format!("fatal firmware error: {message}"))
-                }
+                Event::FirmwareError {
+                    message,
+                    fatal: true,
+                } => return Err(format!("fatal firmware error: {message}")),
                 Event::Reset => return Err("unexpected reset".into()),
                 _ => {}
             }
@@ -179,7 +191,10 @@ fn simulate(case: &Case) -> Result<Outcome, String> {
         if !moved && fw.idle() {
             // Nothing on the wire: jump to the next timer.
             let mut next = now + Duration::from_secs(1);
-            for t in [link.poll_timeout(), fw.next_wakeup()].into_iter().flatten() {
+            for t in [link.poll_timeout(), fw.next_wakeup()]
+                .into_iter()
+                .flatten()
+            {
                 next = next.min(t);
             }
             now = next.max(now + Duration::from_millis(1));
@@ -258,8 +273,6 @@ fn case_strategy(max_percent: u32) -> impl Strategy<Value = Case> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
-
     /// On a clean wire everything is acknowledged exactly, never before the firmware executed
     /// it, and the send window never outruns the firmware's command buffer.
     #[test]
@@ -284,7 +297,7 @@ fn soak_high_fault_rate() {
     let seeds: u64 = std::env::var("MARLIN_SOAK_SEEDS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(300);
+        .unwrap_or(60);
     for seed in 0..seeds {
         let case = Case {
             seed: seed.wrapping_mul(0x9e37_79b9_7f4a_7c15),
@@ -300,11 +313,4 @@ fn soak_high_fault_rate() {
         assert_eq!(out.executed_job, expected_job(&case), "{case:?}");
         assert_eq!(out.acked, (0..80).collect::<Vec<u64>>(), "{case:?}");
     }
-}
-
-#[test]
-#[ignore]
-fn debug_case() {
-    let case = Case { seed: 7681369315911520508, h2f_percent: 25, f2h_percent: 25, advanced_ok: true, autoreport: false, job_lines: 80, manual_at: vec![10, 40], window_cap: 1 };
-    simulate(&case).unwrap();
 }

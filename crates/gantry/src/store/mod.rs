@@ -4,6 +4,8 @@
 //! reset: the user may have pointed `--data-dir` at the wrong place, and their data matters.
 
 mod audit;
+mod files;
+mod jobs;
 mod printers;
 mod settings;
 
@@ -16,6 +18,8 @@ use sqlx::sqlite::{
 };
 
 pub use audit::AuditEntry;
+pub use files::FileRow;
+pub use jobs::{JobRow, NewJob, ACTIVE_STATES};
 pub use printers::{NewPrinter, PrinterRow};
 
 /// `PRAGMA application_id` of a Gantry database ('GANT'); set by the first migration.

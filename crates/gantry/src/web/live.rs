@@ -4,11 +4,14 @@ use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::error::RecvError;
 
 use super::guard::is_local_origin;
 use super::{ApiError, AppState};
+use super::api::printers::ConsoleLine;
 use crate::manager::PrinterView;
 
 #[derive(Serialize)]
@@ -16,6 +19,7 @@ use crate::manager::PrinterView;
 enum LiveMessage<'a> {
     Snapshot { printers: &'a [PrinterView] },
     Printer { printer: &'a PrinterView },
+    Console { printer: i64, lines: &'a [ConsoleLine] },
 }
 
 pub async fn upgrade(
@@ -37,9 +41,23 @@ pub async fn upgrade(
     ws.on_upgrade(move |socket| serve(socket, state))
 }
 
+/// How often an open console is topped up with new serial lines.
+const CONSOLE_TICK: Duration = Duration::from_millis(250);
+
+/// What a page may ask over its socket.
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Request {
+    /// Stream this printer's console from sequence number `after` (`printer: null` stops it).
+    Console { printer: Option<i64>, #[serde(default)] after: u64 },
+}
+
 async fn serve(mut socket: WebSocket, state: AppState) {
     let mut updates = state.manager.subscribe();
     let stopping = state.stopping.clone();
+    let mut console: Option<(i64, u64)> = None;
+    let mut tick = tokio::time::interval(CONSOLE_TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     if send_snapshot(&mut socket, &state).await.is_err() {
         return;
     }
@@ -56,7 +74,23 @@ async fn serve(mut socket: WebSocket, state: AppState) {
                     return;
                 }
             }
+            _ = tick.tick(), if console.is_some() => {
+                if let Some((printer, after)) = console.as_mut() {
+                    let lines = state.manager.console(*printer, *after).unwrap_or_default();
+                    if let Some(last) = lines.last() {
+                        *after = last.seq;
+                        let lines: Vec<ConsoleLine> = lines.into_iter().map(ConsoleLine::from).collect();
+                        if send(&mut socket, &LiveMessage::Console { printer: *printer, lines: &lines }).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
             incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Text(text))) => match serde_json::from_str::<Request>(&text) {
+                    Ok(Request::Console { printer, after }) => console = printer.map(|p| (p, after)),
+                    Err(e) => tracing::debug!(error = %e, "ignoring a malformed live request"),
+                },
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
                 Some(Ok(_)) => {}
             },

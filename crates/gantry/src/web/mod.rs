@@ -2,6 +2,7 @@
 
 mod api;
 mod assets;
+pub mod auth;
 mod error;
 mod guard;
 mod live;
@@ -10,11 +11,12 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::Router;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
+use crate::access::Access;
 use crate::manager::Manager;
 
 pub use error::ApiError;
@@ -36,19 +38,29 @@ pub struct AppState {
     pub info: Arc<ServerInfo>,
     /// Turns true when the daemon is stopping, so long-lived connections close themselves.
     pub stopping: watch::Receiver<bool>,
+    /// External access, sessions and sign-in (see `crate::access`).
+    pub access: Arc<Access>,
+    /// The cloud link (see `crate::cloud`).
+    pub cloud: Arc<crate::cloud::CloudService<Manager>>,
 }
 
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/api/v1/status", get(api::status))
-        .route("/api/v1/printers", get(api::printers))
-        .route("/api/v1/printers/{id}", get(api::printer))
-        .route("/api/v1/printers/{id}/commands", post(api::command))
+        .merge(api::routes())
         .route("/api/v1/live", get(live::upgrade))
+        .merge(auth::routes())
+        .merge(crate::cloud::web::routes())
         .nest("/api", Router::new().fallback(api::not_found))
         .fallback(assets::serve)
-        .layer(axum::middleware::from_fn(guard::check_origin))
-        .layer(axum::middleware::from_fn(guard::check_host))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::gate,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::check_host,
+        ))
+        .layer(axum::middleware::from_fn(guard::check_request))
         .layer(axum::middleware::from_fn(guard::security_headers))
         .with_state(state)
 }

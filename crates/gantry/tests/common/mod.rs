@@ -43,26 +43,20 @@ impl Daemon {
             .stderr(Stdio::piped())
             .spawn()
             .expect("start gantry serve");
-        let mut daemon = Daemon {
-            child: Some(child),
-            data_dir,
-            port: 0,
-            _dir: dir,
-        };
+        Daemon { child: Some(child), data_dir, port: 0, _dir: dir }.wait_for_runtime_file()
+    }
+
+    /// Waits until the daemon has published its address in `daemon.json`.
+    fn wait_for_runtime_file(mut self) -> Daemon {
         let deadline = Instant::now() + PATIENCE;
         loop {
-            if let Ok(text) = std::fs::read_to_string(daemon.data_dir.join("daemon.json")) {
-                let info: serde_json::Value =
-                    serde_json::from_str(&text).expect("daemon.json is JSON");
-                daemon.port = info["port"].as_u64().expect("port") as u16;
-                return daemon;
+            if let Ok(text) = std::fs::read_to_string(self.data_dir.join("daemon.json")) {
+                let info: serde_json::Value = serde_json::from_str(&text).expect("daemon.json is JSON");
+                self.port = info["port"].as_u64().expect("port") as u16;
+                return self;
             }
-            if let Some(status) = daemon
-                .child
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten())
-            {
-                panic!("gantry serve exited early ({status}): {}", daemon.stderr());
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                panic!("gantry serve exited early ({status}): {}", self.stderr());
             }
             assert!(Instant::now() < deadline, "gantry serve did not start");
             std::thread::sleep(Duration::from_millis(50));
@@ -115,5 +109,25 @@ impl Drop for Daemon {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+}
+
+impl Daemon {
+    /// Starts a new daemon on the same data directory (and port) after the old one stopped.
+    pub fn restart(mut old: Daemon, args: &[&str]) -> Daemon {
+        let data_dir = old.data_dir.clone();
+        let port = old.port.to_string();
+        let dir = std::mem::replace(&mut old._dir, tempfile::tempdir().expect("temp dir"));
+        drop(old);
+        let _ = std::fs::remove_file(data_dir.join("daemon.json"));
+        let child = gantry(&data_dir)
+            .args(["serve", "--port", &port])
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("restart gantry serve");
+        let daemon = Daemon { child: Some(child), data_dir, port: 0, _dir: dir };
+        daemon.wait_for_runtime_file()
     }
 }

@@ -11,7 +11,7 @@ mod thumbnail;
 use std::io::BufRead;
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use duration::parse_seconds;
 pub use thumbnail::{ImageFormat, Thumbnail, ThumbnailInfo};
@@ -33,7 +33,8 @@ pub enum MetadataError {
 
 /// What the slicer said about a file, plus what one pass can measure. Every slicer field is
 /// optional: files from other slicers, or edited by hand, have any subset.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+/// Deserialising gives everything but the thumbnail, which callers store on its own.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Metadata {
     pub slicer: Option<String>,
     pub slicer_version: Option<String>,
@@ -63,6 +64,7 @@ pub struct Metadata {
     /// Every embedded thumbnail as declared.
     pub thumbnails: Vec<ThumbnailInfo>,
     /// The largest PNG thumbnail, decoded.
+    #[serde(skip_deserializing)]
     pub thumbnail: Option<Thumbnail>,
     /// File size as scanned.
     pub total_bytes: u64,
@@ -70,7 +72,7 @@ pub struct Metadata {
 }
 
 /// Where a layer starts.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LayerMark {
     /// Byte offset of the marker line's start.
     pub offset: u64,
@@ -80,7 +82,7 @@ pub struct LayerMark {
 }
 
 /// An `M73 P<percent> R<minutes>` line: the slicer's own progress and time left at that point.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ProgressHint {
     pub offset: u64,
     pub percent: Option<f64>,

@@ -3,14 +3,14 @@
 //! `thumbnail_JPG` variants. Only the largest PNG is decoded and kept; the others are listed.
 
 use base64::Engine as _;
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 
 /// Encoded text beyond this is not collected: no real thumbnail is near it, and a hostile file
 /// must not make the scanner hold an unbounded block.
 const MAX_ENCODED: usize = 8 << 20;
 
 /// The image format a thumbnail block declares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ImageFormat {
     Png,
@@ -19,7 +19,7 @@ pub enum ImageFormat {
 }
 
 /// A thumbnail block as declared by its `begin` line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ThumbnailInfo {
     pub format: ImageFormat,
     pub width: u32,

@@ -111,7 +111,7 @@ impl Firmware {
         let cs = &text[star + 1..];
         let valid = !cs.is_empty()
             && cs.bytes().all(|b| b.is_ascii_digit())
-            && cs.parse::<u8>().ok() == Some(checksum(text[..star].as_bytes()));
+            && cs.parse::<u8>().ok() == Some(checksum(&text.as_bytes()[..star]));
         if !valid || n.is_none() {
             self.reject(out, "checksum mismatch");
             return;
@@ -134,6 +134,12 @@ impl Firmware {
         let code = command.split_whitespace().next().unwrap_or("").to_string();
         self.executed.push(command.clone());
         let ok = self.ok(n);
+        let known = code.len() > 1
+            && matches!(code.as_bytes()[0], b'G' | b'M' | b'T')
+            && code[1..].bytes().all(|b| b.is_ascii_digit());
+        if !known {
+            out.push(format!("echo:Unknown command: \"{command}\""));
+        }
         match code.as_str() {
             "M115" => {
                 out.push("FIRMWARE_NAME:Marlin Model PROTOCOL_VERSION:1.0 MACHINE_TYPE:Sim EXTRUDER_COUNT:1 UUID:0000".into());
@@ -170,7 +176,9 @@ impl Firmware {
     pub fn step(&mut self, now: Instant) -> Vec<String> {
         let mut out = vec![];
         while self.buffer.len() < self.bufsize {
-            let Some(pos) = self.rx.iter().position(|&b| b == b'\n') else { break };
+            let Some(pos) = self.rx.iter().position(|&b| b == b'\n') else {
+                break;
+            };
             let raw: Vec<u8> = self.rx.drain(..=pos).collect();
             self.read_line(&raw[..raw.len() - 1], &mut out);
         }
@@ -233,6 +241,8 @@ pub enum Fault {
     Duplicate,
     /// The newline is lost: the line runs into the next one.
     LoseNewline,
+    /// A byte becomes a newline: the line arrives as two fragments.
+    Split,
 }
 
 impl Wire {
@@ -257,6 +267,10 @@ impl Wire {
                     Fault::Duplicate => out.extend_from_slice(&line),
                     Fault::LoseNewline => {
                         line.pop();
+                    }
+                    Fault::Split => {
+                        let at = self.rng.below(body as u64) as usize;
+                        line[at] = b'\n';
                     }
                 }
             }

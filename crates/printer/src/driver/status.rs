@@ -5,6 +5,8 @@ use std::path::Path;
 use marlin::{FirmwareInfo, Temperatures};
 use serde::{Deserialize, Serialize};
 
+use super::JobStatus;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum State {
@@ -46,6 +48,7 @@ pub struct Status {
     pub temperatures: Temperatures,
     /// Why the printer is in `Error` or `Offline`, in words a user can act on.
     pub error: Option<String>,
+    pub job: Option<JobStatus>,
 }
 
 impl Status {
@@ -56,6 +59,8 @@ impl Status {
             firmware: None,
             temperatures: Temperatures::default(),
             error: None,
+            job: None,
         }
     }
+
 }

@@ -23,7 +23,6 @@ use std::thread::JoinHandle;
 pub use config::SimConfig;
 pub use faults::{FaultAction, FaultSettings, Faults};
 pub use firmware::Firmware;
-pub use pacing::Pacer;
 
 use runner::{Runner, Shared};
 

@@ -31,10 +31,6 @@ impl Pacer {
         self.bytes.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
-    }
-
     /// Queues bytes handed over at `now`.
     pub fn push(&mut self, bytes: &[u8], now: Instant) {
         if bytes.is_empty() {
@@ -60,11 +56,6 @@ impl Pacer {
             ((elapsed.as_nanos() / byte_time.as_nanos().max(1)) as usize).min(self.bytes.len());
         self.head_start = Some(start + byte_time * count as u32);
         self.bytes.drain(..count).collect()
-    }
-
-    /// When the next byte will be through, if any is queued.
-    pub fn next_ready(&self) -> Option<Instant> {
-        self.ready_after(0)
     }
 
     /// When the next line (through its `\n`, or the last queued byte) will be through. Both
@@ -100,7 +91,7 @@ mod tests {
         let mut p = Pacer::new(None);
         p.push(b"hello", t);
         assert_eq!(p.pop_ready(t), b"hello");
-        assert!(p.is_empty());
+        assert_eq!(p.len(), 0);
     }
 
     #[test]
@@ -109,10 +100,10 @@ mod tests {
         let mut p = Pacer::new(Some(10_000)); // 1000 bytes/s: 1 ms per byte
         p.push(&[0; 10], t);
         assert!(p.pop_ready(t).is_empty());
-        assert_eq!(p.next_ready(), Some(t + Duration::from_millis(1)));
+        assert_eq!(p.next_line_ready(), Some(t + Duration::from_millis(10)));
         assert_eq!(p.pop_ready(t + Duration::from_micros(3500)).len(), 3);
         assert_eq!(p.pop_ready(t + Duration::from_millis(10)).len(), 7);
-        assert_eq!(p.next_ready(), None);
+        assert_eq!(p.next_line_ready(), None);
     }
 
     #[test]

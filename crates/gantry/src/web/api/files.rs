@@ -1,0 +1,200 @@
+//! The file library: streamed uploads, the list with slicer metadata, rename, delete, thumbnails.
+
+use axum::body::Body;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+use super::{body, parse_id, ApiError, AppState};
+use crate::files::{FileError, DEFAULT_UPLOAD_LIMIT};
+use crate::manager::ManagerError;
+use crate::store::FileRow;
+
+/// Settings key of the upload size limit in bytes.
+pub const UPLOAD_LIMIT_SETTING: &str = "upload_limit_bytes";
+
+/// A library file as the dashboard lists it.
+#[derive(Debug, Serialize)]
+pub struct FileView {
+    id: i64,
+    name: String,
+    size: i64,
+    uploaded_at: String,
+    thumbnail: Option<String>,
+    metadata: Option<Summary>,
+}
+
+/// The slicer metadata worth showing in a list; layer and progress maps stay on the server.
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    slicer: Option<String>,
+    estimated_time_s: Option<u64>,
+    filament_used_mm: Option<f64>,
+    filament_used_g: Option<f64>,
+    filament_type: Option<String>,
+    layer_height_mm: Option<f64>,
+    layer_count: Option<u32>,
+    object_height_mm: Option<f64>,
+    nozzle_temp_c: Option<f64>,
+    bed_temp_c: Option<f64>,
+}
+
+async fn view(state: &AppState, row: FileRow) -> FileView {
+    let files = state.manager.files();
+    let metadata = files.metadata(&row).await;
+    let has_thumbnail = metadata.as_ref().is_some_and(|m| !m.thumbnails.is_empty());
+    FileView {
+        id: row.id,
+        thumbnail: has_thumbnail.then(|| format!("/api/v1/files/{}/thumbnail", row.id)),
+        metadata: metadata.map(|m| Summary {
+            layer_count: m.layer_count.or_else(|| u32::try_from(m.layers.len()).ok().filter(|n| *n > 0)),
+            slicer: m.slicer.map(|s| match m.slicer_version {
+                Some(v) => format!("{s} {v}"),
+                None => s,
+            }),
+            estimated_time_s: m.estimated_time_s,
+            filament_used_mm: m.filament_used_mm,
+            filament_used_g: m.filament_used_g,
+            filament_type: m.filament_type,
+            layer_height_mm: m.layer_height_mm,
+            object_height_mm: m.object_height_mm,
+            nozzle_temp_c: m.nozzle_temp_c,
+            bed_temp_c: m.bed_temp_c,
+        }),
+        name: row.name,
+        size: row.size,
+        uploaded_at: row.uploaded_at,
+    }
+}
+
+fn store_error(e: crate::store::StoreError) -> ApiError {
+    ManagerError::from(e).into()
+}
+
+pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<FileView>>, ApiError> {
+    let rows = state.manager.store().files().await.map_err(store_error)?;
+    let mut views = Vec::with_capacity(rows.len());
+    for row in rows {
+        views.push(view(&state, row).await);
+    }
+    Ok(Json(views))
+}
+
+pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<FileView>, ApiError> {
+    let id = parse_id("file", &id)?;
+    let row = state.manager.files().get(id).await?;
+    Ok(Json(view(&state, row).await))
+}
+
+/// `POST /api/v1/files?name=part.gcode[&overwrite=true]` with the file as the raw body.
+/// Streams to disk.
+pub async fn upload(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    request: Body,
+) -> Result<(StatusCode, Json<FileView>), ApiError> {
+    let query = query.unwrap_or_default();
+    let name = query_value(&query, "name")?
+        .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "bad_name", "say the file's name with ?name=..."))?;
+    let overwrite = query_value(&query, "overwrite")?.is_some_and(|v| v == "true" || v == "1");
+    let limit = upload_limit(&state).await?;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit) {
+        return Err(FileError::TooLarge { limit }.into());
+    }
+    let row = state.manager.files().upload(&name, request.into_data_stream(), limit, overwrite).await?;
+    Ok((StatusCode::CREATED, Json(view(&state, row).await)))
+}
+
+/// One value of a query string, decoded strictly: a name that is not UTF-8 is an error, not
+/// a name full of replacement characters.
+fn query_value(query: &str, key: &str) -> Result<Option<String>, ApiError> {
+    let Some(raw) = query.split('&').find_map(|pair| pair.strip_prefix(key)?.strip_prefix('=')) else {
+        return Ok(None);
+    };
+    let mut bytes = Vec::with_capacity(raw.len());
+    let mut input = raw.bytes();
+    while let Some(b) = input.next() {
+        match b {
+            b'+' => bytes.push(b' '),
+            b'%' => {
+                let hex = [input.next(), input.next()];
+                let value = match hex {
+                    [Some(h), Some(l)] => std::str::from_utf8(&[h, l]).ok().and_then(|s| u8::from_str_radix(s, 16).ok()),
+                    _ => None,
+                };
+                bytes.push(value.ok_or_else(|| {
+                    ApiError::new(StatusCode::BAD_REQUEST, "bad_request", format!("`{key}` has a broken %-escape"))
+                })?);
+            }
+            other => bytes.push(other),
+        }
+    }
+    String::from_utf8(bytes).map(Some).map_err(|_| {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_name", format!("`{key}` is not valid UTF-8 text"))
+    })
+}
+
+pub async fn upload_limit(state: &AppState) -> Result<u64, ApiError> {
+    Ok(state
+        .manager
+        .store()
+        .setting::<u64>(UPLOAD_LIMIT_SETTING)
+        .await
+        .map_err(store_error)?
+        .unwrap_or(DEFAULT_UPLOAD_LIMIT))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rename {
+    name: String,
+}
+
+pub async fn rename(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    request: Result<Json<Rename>, JsonRejection>,
+) -> Result<Json<FileView>, ApiError> {
+    let id = parse_id("file", &id)?;
+    let request = body(request)?;
+    refuse_if_printing(&state, id).await?;
+    let row = state.manager.files().rename(id, &request.name).await?;
+    Ok(Json(view(&state, row).await))
+}
+
+pub async fn delete(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    let id = parse_id("file", &id)?;
+    refuse_if_printing(&state, id).await?;
+    state.manager.files().delete(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn refuse_if_printing(state: &AppState, id: i64) -> Result<(), ApiError> {
+    if state.manager.store().file_in_use(id).await.map_err(store_error)? {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "file_in_use",
+            "a printer is printing this file; cancel or finish the print first",
+        ));
+    }
+    Ok(())
+}
+
+pub async fn thumbnail(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let id = parse_id("file", &id)?;
+    let png = state
+        .manager
+        .files()
+        .thumbnail(id)
+        .await
+        .ok_or_else(|| ApiError::not_found(format!("file {id} has no thumbnail")))?;
+    Ok(([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "no-cache")], png).into_response())
+}

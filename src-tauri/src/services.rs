@@ -1,0 +1,116 @@
+//! Which of the model's menu items the shell draws: only those whose service exists.
+//!
+//! `tray-model` describes the whole menu the product will have. Some items drive services
+//! that are not written yet; drawing them would offer clicks that do nothing. This is the
+//! one place that decides, so an item appears as soon as its service lands: flip its line
+//! in [`is_available`] and handle its effect in `shell.rs`.
+
+use tray_model::{ItemId, ItemKind, ItemSpec};
+
+/// Whether the service behind `id` exists in this build.
+pub fn is_available(id: &ItemId) -> bool {
+    match id {
+        ItemId::Printer(_)
+        | ItemId::NoPrinters
+        | ItemId::OpenDashboard
+        | ItemId::StartAtLogin
+        | ItemId::OpenLogs
+        | ItemId::Quit
+        | ItemId::Separator(_) => true,
+        // Rebinding the dashboard to all interfaces: not in the service yet.
+        ItemId::ExternalAccess => false,
+        // The cloud link (SSO sign-in, account, sign-out, offline mode): not in the service yet.
+        ItemId::SignInSso | ItemId::Account | ItemId::SignOut | ItemId::OfflineMode => false,
+    }
+}
+
+/// The model's menu without unavailable items, and without the separators that would then
+/// be doubled, leading or trailing. Deterministic in the model's menu, so two filtered
+/// menus can be diffed like the model's own.
+pub fn visible(menu: Vec<ItemSpec>) -> Vec<ItemSpec> {
+    let mut out: Vec<ItemSpec> = Vec::with_capacity(menu.len());
+    for item in menu.into_iter().filter(|i| is_available(&i.id)) {
+        let is_separator = item.kind == ItemKind::Separator;
+        let after_separator = out
+            .last()
+            .is_none_or(|last| last.kind == ItemKind::Separator);
+        if is_separator && after_separator {
+            continue;
+        }
+        out.push(item);
+    }
+    if out
+        .last()
+        .is_some_and(|last| last.kind == ItemKind::Separator)
+    {
+        out.pop();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tray_model::{menu_model, PrinterLine, PrinterState, TrayState};
+
+    fn labels(menu: &[ItemSpec]) -> Vec<String> {
+        menu.iter()
+            .map(|i| match i.kind {
+                ItemKind::Separator => "---".to_owned(),
+                _ => i.label.clone(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn default_menu_shows_only_working_items() {
+        let menu = visible(menu_model(&TrayState::default()));
+        assert_eq!(
+            labels(&menu),
+            [
+                "No printers connected",
+                "---",
+                "Open dashboard",
+                "---",
+                "Start at login",
+                "Open logs folder",
+                "---",
+                "Quit"
+            ]
+        );
+    }
+
+    #[test]
+    fn printers_are_listed_first() {
+        let mut state = TrayState::default();
+        state.apply_printers(vec![
+            PrinterLine::new("1", "Sim A", PrinterState::Ready),
+            PrinterLine::new("2", "Sim B", PrinterState::Connecting),
+        ]);
+        let menu = visible(menu_model(&state));
+        assert_eq!(
+            &labels(&menu)[..3],
+            ["Sim A — Ready", "Sim B — Connecting…", "---"]
+        );
+    }
+
+    #[test]
+    fn never_two_separators_in_a_row_nor_at_the_ends() {
+        let menu = visible(menu_model(&TrayState::default()));
+        assert_ne!(menu.first().map(|i| i.kind), Some(ItemKind::Separator));
+        assert_ne!(menu.last().map(|i| i.kind), Some(ItemKind::Separator));
+        for pair in menu.windows(2) {
+            assert!(
+                !(pair[0].kind == ItemKind::Separator && pair[1].kind == ItemKind::Separator),
+                "{menu:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_visible_item_is_available() {
+        let menu = visible(menu_model(&TrayState::default()));
+        assert!(menu.iter().all(|i| is_available(&i.id)));
+        assert!(menu.iter().all(|i| i.id != ItemId::ExternalAccess));
+    }
+}

@@ -1,0 +1,355 @@
+"""Headless end-to-end test of the Gantry tray app through its real tray menu.
+
+Run inside Xvfb and a private session bus (see run.sh). It plays the desktop's part: a
+StatusNotifierWatcher on the session bus that the app's tray icon registers with, then it
+reads the icon's real menu over com.canonical.dbusmenu and clicks items the way a panel
+does. The app runs the Gantry service in-process with two simulated printers.
+
+Environment: APP (the gantry-tray binary), GANTRY_BIN (optional, the gantry daemon, for the
+attach test), BROWSER (fake-browser.sh), SCREENSHOT (optional path for a desktop screenshot
+with the dashboard opened in Chromium by *Open dashboard*).
+"""
+import asyncio
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import urllib.request
+
+from dbus_next import PropertyAccess, Variant
+from dbus_next.aio import MessageBus
+from dbus_next.service import ServiceInterface, dbus_property, method, signal
+
+WAIT = 90  # seconds: generous upper bounds for slow CI; every wait ends as soon as it can
+RESULTS = {"passed": 0, "failed": 0, "skipped": 0}
+
+
+def check(name, ok, detail=""):
+    RESULTS["passed" if ok else "failed"] += 1
+    print(f"{'ok  ' if ok else 'FAIL'} {name}" + (f" -- {detail}" if detail and not ok else ""), flush=True)
+    return ok
+
+
+def skip(name, why):
+    RESULTS["skipped"] += 1
+    print(f"skip {name} -- {why}", flush=True)
+
+
+class Watcher(ServiceInterface):
+    """The part of a desktop panel that tray icons register with."""
+
+    def __init__(self):
+        super().__init__("org.kde.StatusNotifierWatcher")
+        self.items = []
+
+    @method()
+    def RegisterStatusNotifierItem(self, service: "s"):
+        self.items.append(service)
+
+    @method()
+    def RegisterStatusNotifierHost(self, service: "s"):
+        pass
+
+    @dbus_property(access=PropertyAccess.READ)
+    def RegisteredStatusNotifierItems(self) -> "as":
+        return self.items
+
+    @dbus_property(access=PropertyAccess.READ)
+    def IsStatusNotifierHostRegistered(self) -> "b":
+        return True
+
+    @dbus_property(access=PropertyAccess.READ)
+    def ProtocolVersion(self) -> "i":
+        return 0
+
+    @signal()
+    def StatusNotifierItemRegistered(self, s) -> "s":
+        return s
+
+    @signal()
+    def StatusNotifierHostRegistered(self):
+        return None
+
+
+async def wait_for(what, probe, timeout=WAIT, every=0.2):
+    """Polls `probe` (sync or async) until it returns something truthy; None on timeout."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        value = probe()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if loop.time() > deadline:
+            print(f"     (gave up waiting for {what})", flush=True)
+            return None
+        await asyncio.sleep(every)
+
+
+def flatten(layout, out):
+    item_id, props, children = layout
+    out.append((item_id, {k: v.value for k, v in props.items()}))
+    for child in children:
+        flatten(child.value, out)
+    return out
+
+
+class TrayMenu:
+    def __init__(self, menu):
+        self.menu = menu
+
+    async def items(self):
+        _, layout = await self.menu.call_get_layout(0, -1, [])
+        return [
+            {
+                "id": i,
+                "label": p.get("label", ""),
+                "type": p.get("type", "standard"),
+                "toggle": p.get("toggle-state") if p.get("toggle-type") == "checkmark" else None,
+                "enabled": p.get("enabled", True),
+                "visible": p.get("visible", True),
+            }
+            for i, p in flatten(layout, [])
+            if i != 0
+        ]
+
+    async def find(self, label):
+        return next((i for i in await self.items() if i["label"] == label and i["visible"]), None)
+
+    async def click(self, label):
+        item = await self.find(label)
+        if item is None:
+            raise AssertionError(f"no menu item {label!r}")
+        await self.menu.call_event(item["id"], "clicked", Variant("s", ""), 0)
+
+
+class Desktop:
+    """The session bus side: the watcher, and the tray items that registered."""
+
+    async def start(self):
+        self.bus = await MessageBus().connect()
+        self.watcher = Watcher()
+        self.bus.export("/StatusNotifierWatcher", self.watcher)
+        await self.bus.request_name("org.kde.StatusNotifierWatcher")
+        self.registrations = []
+
+        def on_message(msg):
+            if msg.member == "RegisterStatusNotifierItem" and msg.body:
+                self.registrations.append((msg.sender, msg.body[0]))
+            return None
+
+        self.bus.add_message_handler(on_message)
+
+    async def tray(self, index):
+        """The `index`-th tray item to register (0-based), as a TrayMenu."""
+        if not await wait_for(f"tray item #{index + 1}", lambda: len(self.registrations) > index):
+            return None
+        name, path = self.registrations[index]
+        if not path.startswith("/"):
+            name, path = path, "/StatusNotifierItem"
+        intro = await self.bus.introspect(name, path)
+        item = self.bus.get_proxy_object(name, path, intro).get_interface("org.kde.StatusNotifierItem")
+        menu_path = await item.get_menu()
+        mintro = await self.bus.introspect(name, menu_path)
+        menu = self.bus.get_proxy_object(name, menu_path, mintro).get_interface("com.canonical.dbusmenu")
+        return TrayMenu(menu)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def status(port):
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/status", timeout=2) as r:
+            return json.load(r)
+    except OSError:
+        return None
+
+
+def browser_lines(log):
+    try:
+        with open(log) as f:
+            return [line.strip() for line in f if line.strip()]
+    except FileNotFoundError:
+        return []
+
+
+async def launch(app, *args, log):
+    return await asyncio.create_subprocess_exec(
+        app, *args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+    )
+
+
+async def exited(proc, timeout=WAIT):
+    try:
+        return await asyncio.wait_for(proc.wait(), timeout)
+    except asyncio.TimeoutError:
+        return None
+
+
+async def screenshot(path):
+    """The desktop as it is now, once Chromium has drawn the dashboard."""
+    def chromium_window():
+        tree = subprocess.run(["xwininfo", "-root", "-tree"], capture_output=True, text=True).stdout
+        return "Gantry" in tree
+    if not check("Chromium shows the dashboard opened from the tray", await wait_for("the Chromium window", chromium_window)):
+        return
+    await asyncio.sleep(4)  # let the page's WebSocket fill in the printers; not an assertion
+    subprocess.run(["import", "-window", "root", path], check=True)
+    colours = subprocess.run(["/usr/bin/convert", path, "-format", "%k", "info:"], capture_output=True, text=True).stdout
+    check("screenshot is a real picture", colours.strip().isdigit() and int(colours) > 50, f"colours={colours}")
+    print(f"     screenshot: {path}", flush=True)
+
+
+async def in_process_suite(desktop, app, work):
+    port = free_port()
+    data = os.path.join(work, "data")
+    browser_log = os.environ["BROWSER_LOG"]
+    autostart = os.path.join(os.environ["HOME"], ".config", "autostart", "gantry-tray.desktop")
+    args = ["--port", str(port), "--data-dir", data, "--simulate", "2"]
+    app_log = open(os.path.join(work, "app.log"), "w")
+    proc = await launch(app, *args, log=app_log)
+
+    tray = await desktop.tray(0)
+    if not check("tray icon registers with the desktop", tray is not None):
+        proc.kill()
+        return
+
+    check("launch opens the dashboard in the browser",
+          await wait_for("the launch's browser call", lambda: f"http://localhost:{port}/" in browser_lines(browser_log)))
+    check("the service answers on the tray's port", await wait_for("the service", lambda: status(port)))
+
+    async def printer_lines():
+        items = await tray.items()
+        lines = [i["label"] for i in items if " — " in i["label"]]
+        return lines if len(lines) == 2 and all(l.endswith(" — Ready") for l in lines) else None
+    lines = await wait_for("two ready printers in the menu", printer_lines)
+    check("menu lists the two simulated printers as ready", lines is not None, str(await tray.items()))
+    if lines:
+        print(f"     printer lines: {lines}", flush=True)
+
+    labels = [i["label"] for i in await tray.items() if i["type"] != "separator"]
+    print(f"     menu: {labels}", flush=True)
+    want = ["Open dashboard", "Start at login", "Open logs folder", "Quit"]
+    check("menu has the working items in order", [l for l in labels if l in want] == want, str(labels))
+    check("menu offers no item whose service is missing",
+          not any(l.startswith(("External access", "Sign in", "Offline")) for l in labels), str(labels))
+
+    # Start at login: on after the first run; the tick follows the autostart entry.
+    item = await tray.find("Start at login")
+    check("first run turned Start at login on", os.path.exists(autostart) and item and item["toggle"] == 1,
+          f"file={os.path.exists(autostart)} item={item}")
+    if os.path.exists(autostart):
+        text = open(autostart).read()
+        check("login item starts the tray quietly (--autostart)", "--autostart" in text and "Exec=" in text, text)
+    await tray.click("Start at login")
+    gone = await wait_for("the autostart entry to go", lambda: not os.path.exists(autostart))
+    item = await tray.find("Start at login")
+    check("clicking Start at login removes the entry and clears the tick", gone and item["toggle"] == 0, str(item))
+    await tray.click("Start at login")
+    back = await wait_for("the autostart entry to come back", lambda: os.path.exists(autostart))
+    item = await wait_for("the tick", lambda: tray.find("Start at login"))
+    check("clicking it again writes the entry and sets the tick", back and item["toggle"] == 1, str(item))
+
+    # Single instance: a second launch hands over and the first opens the dashboard again.
+    before = len(browser_lines(browser_log))
+    second = await launch(app, *args, log=app_log)
+    code = await exited(second, 30)
+    check("a second launch exits at once", code == 0, f"exit={code}")
+    check("a second launch makes the first open the dashboard again",
+          await wait_for("the hand-over's browser call", lambda: len(browser_lines(browser_log)) > before))
+
+    # Open dashboard, with Chromium as the browser when a screenshot is wanted.
+    shot = os.environ.get("SCREENSHOT")
+    if shot:
+        open(browser_log + ".chromium", "w").close()  # fake-browser.sh: show this one in Chromium
+    before = len(browser_lines(browser_log))
+    await tray.click("Open dashboard")
+    opened = await wait_for("Open dashboard's browser call", lambda: len(browser_lines(browser_log)) > before)
+    check("Open dashboard opens the dashboard URL", opened and browser_lines(browser_log)[-1] == f"http://localhost:{port}/",
+          str(browser_lines(browser_log)))
+    if shot:
+        await screenshot(shot)
+
+    await tray.click("Quit")
+    code = await exited(proc)
+    check("Quit exits the app cleanly", code == 0, f"exit={code}")
+    check("Quit stops the in-process service", status(port) is None)
+    check("the service removed its runtime file", not os.path.exists(os.path.join(data, "daemon.json")))
+
+
+async def attach_suite(desktop, app, work, daemon_bin):
+    port = free_port()
+    log = open(os.path.join(work, "daemon.log"), "w")
+    daemon = await asyncio.create_subprocess_exec(
+        daemon_bin, "--port", str(port), "--data-dir", os.path.join(work, "daemon-data"), "serve", "--simulate", "2",
+        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        if not check("a gantry serve daemon starts", await wait_for("the daemon", lambda: status(port))):
+            return
+        app_log = open(os.path.join(work, "app-attached.log"), "w")
+        proc = await launch(app, "--port", str(port), "--data-dir", os.path.join(work, "tray-data"), log=app_log)
+        tray = await desktop.tray(1)
+        if not check("the attached tray registers its icon", tray is not None):
+            proc.kill()
+            return
+
+        async def ready_lines():
+            lines = [i["label"] for i in await tray.items() if i["label"].endswith(" — Ready")]
+            return lines if len(lines) == 2 else None
+        check("the attached tray lists the daemon's two printers", await wait_for("the daemon's printers", ready_lines))
+        daemon_pid = status(port)["pid"]
+        await tray.click("Quit")
+        code = await exited(proc)
+        check("Quit exits the attached tray", code == 0, f"exit={code}")
+        after = status(port)
+        check("the daemon keeps running after the attached tray quits", after is not None and after["pid"] == daemon_pid)
+    finally:
+        daemon.terminate()
+        await exited(daemon, 30)
+
+
+async def main():
+    app = os.environ["APP"]
+    work = tempfile.mkdtemp(prefix="gantry-tray-test-")
+    os.environ["HOME"] = os.path.join(work, "home")  # the autostart entry goes to $HOME/.config
+    os.makedirs(os.environ["HOME"])
+    os.environ["BROWSER_LOG"] = os.path.join(work, "browser.log")
+    desktop = Desktop()
+    await desktop.start()
+    try:
+        await in_process_suite(desktop, app, work)
+        daemon_bin = os.environ.get("GANTRY_BIN")
+        if daemon_bin and os.access(daemon_bin, os.X_OK):
+            await attach_suite(desktop, app, work, daemon_bin)
+        else:
+            skip("attach to a running daemon", "GANTRY_BIN is not set to a built gantry binary")
+    finally:
+        for pid_line in browser_lines(os.environ["BROWSER_LOG"] + ".pids"):
+            try:
+                os.killpg(int(pid_line), 15)
+            except (OSError, ValueError):
+                pass
+    if RESULTS["failed"]:
+        for name in ("app.log", "app-attached.log", "daemon.log"):
+            path = os.path.join(work, name)
+            if os.path.exists(path):
+                print(f"----- {name} (last 40 lines)")
+                print("".join(open(path).readlines()[-40:]))
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+    line = f"tray: {RESULTS['passed']} passed, {RESULTS['failed']} failed"
+    if RESULTS["skipped"]:
+        line += f", {RESULTS['skipped']} skipped"
+    print(line, flush=True)
+    return 1 if RESULTS["failed"] else 0
+
+
+sys.exit(asyncio.run(main()))
