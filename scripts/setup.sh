@@ -7,8 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 purpose=${1:-run}
 
-run_packages=(pkg-config libudev-dev build-essential)
-test_packages=(chromium fonts-dejavu-core iproute2 libpam-modules)
+run_packages=(pkg-config libudev-dev build-essential libdbus-1-dev)
+test_packages=(chromium fonts-dejavu-core iproute2 libpam-modules dbus-daemon gnome-keyring libsecret-tools)
 
 missing=()
 want=("${run_packages[@]}")
@@ -33,7 +33,7 @@ if [ "$purpose" = test ]; then
     echo "setup: Node.js (20 or newer) is needed for the browser tests" >&2
     exit 1
   fi
-  if [ ! -d tests/e2e/node_modules/playwright-core ]; then
+  if [ ! -d tests/e2e/node_modules/playwright-core ] || [ ! -d tests/e2e/node_modules/oidc-provider ]; then
     echo "setup: installing the browser-test modules" >&2
     (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
   fi

@@ -4,6 +4,7 @@
 import { FileLibrary } from "./js/files.js";
 import { JobHistory } from "./js/history.js";
 import { connect, on } from "./js/live.js";
+import { Ports } from "./js/ports.js";
 import { PrinterCards } from "./js/printers.js";
 
 const link = document.getElementById("link");
@@ -14,6 +15,7 @@ const cards = new PrinterCards(
   document.getElementById("summary"),
   files,
 );
+new Ports(document.getElementById("ports"));
 const history = new JobHistory(document.getElementById("history"), (id) => cards.cards.get(id)?.printer.name ?? `Printer ${id}`);
 
 // A job that starts or ends changes the history.

@@ -1,6 +1,8 @@
 //! Where the Gantry service runs for this tray: in this process (the usual case), or in a
 //! daemon that already owned the port when the tray started (then the tray is its client).
 
+use std::path::{Path, PathBuf};
+
 use gantry::cli::ServeArgs;
 use gantry::daemon::Daemon;
 use gantry::location::Location;
@@ -21,9 +23,9 @@ pub enum Update {
 
 pub enum Backend {
     /// The service runs on this process's tokio runtime; quitting stops it.
-    InProcess(Daemon),
+    InProcess { daemon: Daemon, data_dir: PathBuf },
     /// Another process serves this port; quitting the tray leaves it running.
-    Attached { port: u16 },
+    Attached { port: u16, data_dir: PathBuf },
 }
 
 impl Backend {
@@ -45,7 +47,10 @@ impl Backend {
         match Daemon::start(location, serve).await {
             Ok(daemon) => {
                 tokio::spawn(forward(daemon.manager.clone(), updates));
-                Ok(Backend::InProcess(daemon))
+                Ok(Backend::InProcess {
+                    daemon,
+                    data_dir: location.data_dir(),
+                })
             }
             // Lost a race with a daemon starting at the same moment: attach to it instead.
             Err(e) => match Self::attach(location.serve_port(), &updates).await {
@@ -64,19 +69,29 @@ impl Backend {
             "a Gantry is already running; the tray attaches to it"
         );
         tokio::spawn(remote::follow(port, updates.clone()));
-        Some(Backend::Attached { port })
+        Some(Backend::Attached {
+            port,
+            data_dir: info.data_dir,
+        })
     }
 
     pub fn port(&self) -> u16 {
         match self {
-            Backend::InProcess(daemon) => daemon.port,
-            Backend::Attached { port } => *port,
+            Backend::InProcess { daemon, .. } => daemon.port,
+            Backend::Attached { port, .. } => *port,
+        }
+    }
+
+    /// The service's data directory (the attached daemon's own, which may differ from ours).
+    pub fn data_dir(&self) -> &Path {
+        match self {
+            Backend::InProcess { data_dir, .. } | Backend::Attached { data_dir, .. } => data_dir,
         }
     }
 
     /// Whether quitting the tray stops the printers.
     pub fn runs_here(&self) -> bool {
-        matches!(self, Backend::InProcess(_))
+        matches!(self, Backend::InProcess { .. })
     }
 
     /// The dashboard's address. `localhost` rather than an IP: it is the name the dashboard's
@@ -88,7 +103,7 @@ impl Backend {
     /// Stops the in-process service in order (web, printers, database); an attached daemon
     /// is left alone.
     pub async fn stop(self) {
-        if let Backend::InProcess(daemon) = self {
+        if let Backend::InProcess { daemon, .. } = self {
             if let Err(e) = daemon.stop().await {
                 tracing::error!(error = %e, "the service did not stop cleanly");
             }

@@ -5,6 +5,7 @@
 //! the printers in a tray menu drawn from `tray-model`, opens the dashboard in the system
 //! browser, starts at login, and notifies about printers that need a person.
 
+mod access;
 mod alerts;
 mod args;
 mod autostart;

@@ -7,8 +7,15 @@
 
 use tray_model::{ItemId, ItemKind, ItemSpec};
 
-/// Whether the service behind `id` exists in this build.
-pub fn is_available(id: &ItemId) -> bool {
+/// Services that exist in this build but may be out of reach at run time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reachable {
+    /// The access API answers and the tray may act as the owner (it can read the local token).
+    pub access: bool,
+}
+
+/// Whether the service behind `id` exists in this build and is reachable now.
+pub fn is_available(id: &ItemId, reachable: Reachable) -> bool {
     match id {
         ItemId::Printer(_)
         | ItemId::NoPrinters
@@ -17,8 +24,8 @@ pub fn is_available(id: &ItemId) -> bool {
         | ItemId::OpenLogs
         | ItemId::Quit
         | ItemId::Separator(_) => true,
-        // Rebinding the dashboard to all interfaces: not in the service yet.
-        ItemId::ExternalAccess => false,
+        // Rebinding the dashboard to all interfaces (gantry::access).
+        ItemId::ExternalAccess => reachable.access,
         // The cloud link (SSO sign-in, account, sign-out, offline mode): not in the service yet.
         ItemId::SignInSso | ItemId::Account | ItemId::SignOut | ItemId::OfflineMode => false,
     }
@@ -27,9 +34,9 @@ pub fn is_available(id: &ItemId) -> bool {
 /// The model's menu without unavailable items, and without the separators that would then
 /// be doubled, leading or trailing. Deterministic in the model's menu, so two filtered
 /// menus can be diffed like the model's own.
-pub fn visible(menu: Vec<ItemSpec>) -> Vec<ItemSpec> {
+pub fn visible(menu: Vec<ItemSpec>, reachable: Reachable) -> Vec<ItemSpec> {
     let mut out: Vec<ItemSpec> = Vec::with_capacity(menu.len());
-    for item in menu.into_iter().filter(|i| is_available(&i.id)) {
+    for item in menu.into_iter().filter(|i| is_available(&i.id, reachable)) {
         let is_separator = item.kind == ItemKind::Separator;
         let after_separator = out
             .last()
@@ -64,7 +71,7 @@ mod tests {
 
     #[test]
     fn default_menu_shows_only_working_items() {
-        let menu = visible(menu_model(&TrayState::default()));
+        let menu = visible(menu_model(&TrayState::default()), Reachable::default());
         assert_eq!(
             labels(&menu),
             [
@@ -87,7 +94,7 @@ mod tests {
             PrinterLine::new("1", "Sim A", PrinterState::Ready),
             PrinterLine::new("2", "Sim B", PrinterState::Connecting),
         ]);
-        let menu = visible(menu_model(&state));
+        let menu = visible(menu_model(&state), Reachable::default());
         assert_eq!(
             &labels(&menu)[..3],
             ["Sim A — Ready", "Sim B — Connecting…", "---"]
@@ -96,7 +103,7 @@ mod tests {
 
     #[test]
     fn never_two_separators_in_a_row_nor_at_the_ends() {
-        let menu = visible(menu_model(&TrayState::default()));
+        let menu = visible(menu_model(&TrayState::default()), Reachable::default());
         assert_ne!(menu.first().map(|i| i.kind), Some(ItemKind::Separator));
         assert_ne!(menu.last().map(|i| i.kind), Some(ItemKind::Separator));
         for pair in menu.windows(2) {
@@ -109,8 +116,22 @@ mod tests {
 
     #[test]
     fn every_visible_item_is_available() {
-        let menu = visible(menu_model(&TrayState::default()));
-        assert!(menu.iter().all(|i| is_available(&i.id)));
+        let menu = visible(menu_model(&TrayState::default()), Reachable::default());
+        assert!(menu
+            .iter()
+            .all(|i| is_available(&i.id, Reachable::default())));
         assert!(menu.iter().all(|i| i.id != ItemId::ExternalAccess));
+    }
+
+    #[test]
+    fn external_access_appears_when_the_access_api_is_reachable() {
+        let menu = visible(
+            menu_model(&TrayState::default()),
+            Reachable { access: true },
+        );
+        assert_eq!(
+            labels(&menu)[2..5],
+            ["Open dashboard", "External access", "---"]
+        );
     }
 }

@@ -5,7 +5,7 @@
 //! updates are forwarded there, so the `Ui` lock is never held while waiting for it.
 
 use std::path::PathBuf;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use tauri::image::Image;
 use tauri::tray::TrayIconBuilder;
@@ -18,11 +18,13 @@ use tray_model::{
     ItemId, ItemSpec, MenuDiff, Prompt, TrayState,
 };
 
+use crate::access::{AccessClient, AccessError, Exposure};
 use crate::alerts::{Alert, Alerts};
 use crate::args::Args;
 use crate::autostart::LoginItem;
 use crate::backend::{Backend, Update};
 use crate::menu::{self, Drawn};
+use crate::services::Reachable;
 use crate::settings::Settings;
 use crate::{open, printers, services};
 
@@ -38,6 +40,7 @@ struct Ui {
     icon: IconState,
     tooltip: String,
     alerts: Alerts,
+    reachable: Reachable,
 }
 
 enum Service {
@@ -53,6 +56,7 @@ pub struct Shell {
     ui: Mutex<Ui>,
     service: Mutex<Service>,
     dashboard: Mutex<Option<String>>,
+    access: Mutex<Option<Arc<AccessClient>>>,
 }
 
 /// A poisoned lock means a panic mid-update on the main thread; the data is still the last
@@ -102,7 +106,7 @@ pub fn setup(app: &tauri::App, args: Args) -> tauri::Result<()> {
             Err(e) => tracing::warn!(error = %e, "cannot read the login item"),
         }
     }
-    let shown = services::visible(menu_model(&state));
+    let shown = services::visible(menu_model(&state), Reachable::default());
     let drawn = menu::build(&handle, &shown)?;
     let icon = icon_state(&state);
     let tip = tooltip(&state);
@@ -131,9 +135,11 @@ pub fn setup(app: &tauri::App, args: Args) -> tauri::Result<()> {
             icon,
             tooltip: tip,
             alerts: Alerts::default(),
+            reachable: Reachable::default(),
         }),
         service: Mutex::new(Service::Starting),
         dashboard: Mutex::new(None),
+        access: Mutex::new(None),
     });
 
     let open_dashboard = settings.opens_dashboard(args.autostart);
@@ -170,17 +176,33 @@ async fn run_service(app: AppHandle, args: Args, open_dashboard: bool) {
                 return;
             };
             *lock(&shell.dashboard) = Some(url.clone());
-            let mut service = lock(&shell.service);
-            if matches!(*service, Service::Quitting) {
+            let access = AccessClient::new(backend.port(), backend.data_dir()).map(Arc::new);
+            if access.is_none() {
+                tracing::info!(
+                    "the service's local token is not readable: no External access item"
+                );
+            }
+            *lock(&shell.access) = access.clone();
+            let quit_meanwhile = {
+                let mut service = lock(&shell.service);
+                if matches!(*service, Service::Quitting) {
+                    Some(backend)
+                } else {
+                    *service = Service::Running(backend);
+                    None
+                }
+            };
+            if let Some(backend) = quit_meanwhile {
                 // Quit was clicked while the service was starting.
-                drop(service);
                 stop_and_exit(app.clone(), Some(backend));
                 return;
             }
-            *service = Service::Running(backend);
-            drop(service);
             if open_dashboard {
                 open::browser(url);
+            }
+            if let Some(access) = access {
+                let outcome = access.exposure().await;
+                on_main_thread(&app, move |shell| shell.access_reached(outcome));
             }
         }
         Err(e) => {
@@ -202,16 +224,21 @@ async fn run_service(app: AppHandle, args: Args, open_dashboard: bool) {
         }
     }
     while let Some(update) = received.recv().await {
-        let handle = app.clone();
-        let forwarded = app.run_on_main_thread(move || {
-            if let Some(shell) = handle.try_state::<Shell>() {
-                shell.printers_changed(update);
-            }
-        });
-        if forwarded.is_err() {
+        if !on_main_thread(&app, move |shell| shell.printers_changed(update)) {
             return; // the event loop is gone: the app is exiting
         }
     }
+}
+
+/// Runs `f` on the main thread with the shell; false when the event loop is gone.
+fn on_main_thread(app: &AppHandle, f: impl FnOnce(&Shell) + Send + 'static) -> bool {
+    let handle = app.clone();
+    app.run_on_main_thread(move || {
+        if let Some(shell) = handle.try_state::<Shell>() {
+            f(&shell);
+        }
+    })
+    .is_ok()
 }
 
 /// Stops the service in order, then exits the app.
@@ -260,12 +287,12 @@ impl Shell {
                 None => tracing::warn!("the service is still starting; no dashboard yet"),
             },
             Effect::SetStartAtLogin(enabled) => self.set_start_at_login(enabled),
+            Effect::SetExternalAccess(enabled) => self.set_external_access(enabled),
             Effect::OpenLogs => open::folder(self.data_dir.join("logs")),
             Effect::ConfirmQuit { message, .. } => self.confirm_quit(message),
             Effect::Quit => self.quit(),
             // Not drawn (see services.rs), so only a stale or forged click gets here.
-            effect @ (Effect::SetExternalAccess(_)
-            | Effect::SetOffline(_)
+            effect @ (Effect::SetOffline(_)
             | Effect::StartSso
             | Effect::SignOut
             | Effect::ConfirmSignOut { .. }) => {
@@ -303,6 +330,51 @@ impl Shell {
         }
     }
 
+    fn set_external_access(&self, enabled: bool) {
+        let Some(access) = lock(&self.access).clone() else {
+            tracing::warn!("External access cannot be changed from the tray here");
+            return;
+        };
+        let app = self.app.clone();
+        tauri::async_runtime::spawn(async move {
+            let outcome = access.set_external(enabled).await;
+            on_main_thread(&app, move |shell| shell.exposure_changed(outcome));
+        });
+    }
+
+    /// The access API answered for the first time: offer the item with its real state.
+    fn access_reached(&self, outcome: Result<Exposure, AccessError>) {
+        match outcome {
+            Ok(exposure) => {
+                let mut ui = lock(&self.ui);
+                ui.reachable.access = true;
+                ui.state
+                    .apply_external_access(exposure.external, exposure.bind_address);
+                self.redraw(&mut ui);
+            }
+            Err(e) => tracing::warn!(error = %e, "the access settings are unavailable"),
+        }
+    }
+
+    fn exposure_changed(&self, outcome: Result<Exposure, AccessError>) {
+        match outcome {
+            Ok(exposure) => {
+                tracing::info!(?exposure, "External access changed");
+                let mut ui = lock(&self.ui);
+                ui.state
+                    .apply_external_access(exposure.external, exposure.bind_address);
+                self.redraw(&mut ui);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot change External access");
+                self.notify(Alert {
+                    title: "External access was not changed".into(),
+                    body: e.to_string(),
+                });
+            }
+        }
+    }
+
     fn confirm_quit(&self, message: String) {
         let runs_here = matches!(&*lock(&self.service), Service::Running(b) if b.runs_here());
         if !runs_here {
@@ -321,12 +393,7 @@ impl Shell {
                 "Cancel".into(),
             ))
             .show(move |confirmed| {
-                let handle = app.clone();
-                let _ = app.run_on_main_thread(move || {
-                    if let Some(shell) = handle.try_state::<Shell>() {
-                        shell.answer_quit(confirmed);
-                    }
-                });
+                on_main_thread(&app, move |shell| shell.answer_quit(confirmed));
             });
     }
 
@@ -387,7 +454,7 @@ impl Shell {
 
     /// Brings the menu, icon and tooltip in line with the model (main thread).
     fn redraw(&self, ui: &mut Ui) {
-        let fresh = services::visible(menu_model(&ui.state));
+        let fresh = services::visible(menu_model(&ui.state), ui.reachable);
         let Some(tray) = self.app.tray_by_id(TRAY_ID) else {
             tracing::error!("the tray icon is gone");
             return;

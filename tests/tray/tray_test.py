@@ -120,8 +120,11 @@ class TrayMenu:
     async def find(self, label):
         return next((i for i in await self.items() if i["label"] == label and i["visible"]), None)
 
+    async def find_prefix(self, prefix):
+        return next((i for i in await self.items() if i["label"].startswith(prefix) and i["visible"]), None)
+
     async def click(self, label):
-        item = await self.find(label)
+        item = await self.find(label) or await self.find_prefix(label)
         if item is None:
             raise AssertionError(f"no menu item {label!r}")
         await self.menu.call_event(item["id"], "clicked", Variant("s", ""), 0)
@@ -171,6 +174,19 @@ def status(port):
             return json.load(r)
     except OSError:
         return None
+
+
+def listening(port, data):
+    """Where the service listens, from its access API (as the owner, with its local token)."""
+    token = open(os.path.join(data, "local.token")).read().strip()
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/access/settings",
+                                     headers={"X-Gantry-Token": token})
+    with urllib.request.urlopen(request, timeout=5) as r:
+        return json.load(r)["listening"]
+
+
+def is_wildcard(address):
+    return address.startswith(("0.0.0.0:", "[::]:"))
 
 
 def browser_lines(log):
@@ -235,12 +251,38 @@ async def in_process_suite(desktop, app, work):
     if lines:
         print(f"     printer lines: {lines}", flush=True)
 
+    # External access is offered once the service's access API has answered.
+    external = await wait_for("the External access item", lambda: tray.find_prefix("External access"))
     labels = [i["label"] for i in await tray.items() if i["type"] != "separator"]
     print(f"     menu: {labels}", flush=True)
-    want = ["Open dashboard", "Start at login", "Open logs folder", "Quit"]
+    want = ["Open dashboard", "External access", "Start at login", "Open logs folder", "Quit"]
     check("menu has the working items in order", [l for l in labels if l in want] == want, str(labels))
     check("menu offers no item whose service is missing",
-          not any(l.startswith(("External access", "Sign in", "Offline")) for l in labels), str(labels))
+          not any(l.startswith(("Sign in", "Signed in", "Offline")) for l in labels), str(labels))
+
+    check("External access is offered and off", external and external["toggle"] == 0, str(external))
+    check("the service listens on loopback only", not any(map(is_wildcard, listening(port, data))))
+    await tray.click("External access")
+
+    async def external_on():
+        item = await tray.find_prefix("External access (")
+        return item if item and item["toggle"] == 1 else None
+    item = await wait_for("External access to turn on", external_on)
+    now = listening(port, data)
+    check("clicking External access rebinds to every interface and ticks it",
+          item is not None and any(map(is_wildcard, now)), f"item={item} listening={now}")
+    if item:
+        print(f"     {item['label']!r}, listening on {now}", flush=True)
+    check("the dashboard still answers after the rebind", status(port) is not None)
+    await tray.click("External access")
+
+    async def external_off():
+        item = await tray.find("External access")
+        return item if item and item["toggle"] == 0 else None
+    item = await wait_for("External access to turn off", external_off)
+    now = listening(port, data)
+    check("clicking it again rebinds to loopback only and clears the tick",
+          item is not None and not any(map(is_wildcard, now)), f"item={item} listening={now}")
 
     # Start at login: on after the first run; the tick follows the autostart entry.
     item = await tray.find("Start at login")

@@ -41,6 +41,9 @@ pub struct ServeArgs {
     /// Connect to a printer on this serial port, e.g. /dev/ttyUSB0 or /dev/ttyACM0@250000 (repeatable)
     #[arg(long = "serial", value_name = "PATH[@BAUD]")]
     pub serial: Vec<String>,
+    /// Do not scan for USB printers (only --serial ports and simulators are used)
+    #[arg(long)]
+    pub no_discovery: bool,
 }
 
 #[derive(Debug, Clone, Default, clap::Args)]

@@ -88,12 +88,15 @@ impl Daemon {
             store.clone(),
             cloud.linked_flag(),
         ))));
+        let api_keys = Arc::new(crate::apikeys::ApiKeys::load(store.clone()).await?);
+        access.set_api_key_verifier(Some(api_keys.clone()));
         let app = web::router(AppState {
             manager: manager.clone(),
             info,
             stopping: stopping.clone(),
             access: access.clone(),
             cloud: cloud.clone(),
+            api_keys,
         });
         // One server for the daemon's life; the sockets feeding it can change (external access).
         let app = app.into_make_service_with_connect_info::<Peer>();
@@ -187,6 +190,9 @@ async fn start_printers(
             .start_simulators(&data_dir.join("sim"), args.simulate)
             .await?;
     }
+    if !args.no_discovery {
+        manager.start_discovery();
+    }
     for port in ports {
         let default_name = format!(
             "Printer on {}",
@@ -200,6 +206,7 @@ async fn start_printers(
                 path: port.path.clone(),
                 baud: port.baud,
                 default_name,
+                identity: None,
             })
             .await?;
     }

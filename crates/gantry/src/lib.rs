@@ -1,6 +1,7 @@
 //! Gantry's daemon: the store, the printer manager, the web server, and the `gantry` command.
 
 pub mod access;
+pub mod apikeys;
 pub mod cli;
 pub mod client;
 pub mod cloud;

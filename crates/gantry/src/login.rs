@@ -117,7 +117,11 @@ fn provider(location: &Location, args: &LoginArgs) -> anyhow::Result<Provider> {
         });
     }
     let all = directory::load(&location.data_dir())?;
-    let query = args.org.clone().or_else(|| args.email.clone()).unwrap_or_default();
+    let query = args
+        .org
+        .clone()
+        .or_else(|| args.email.clone())
+        .unwrap_or_default();
     let found = directory::search(&all, &query);
     match found.as_slice() {
         [one] => Ok(one.provider()),
@@ -162,7 +166,12 @@ pub async fn login(location: &Location, args: &LoginArgs) -> anyhow::Result<()> 
     if args.offline {
         match &daemon {
             Some((http, base)) => {
-                post(http, format!("{base}/api/v1/cloud/offline"), json!({"offline": true})).await?;
+                post(
+                    http,
+                    format!("{base}/api/v1/cloud/offline"),
+                    json!({"offline": true}),
+                )
+                .await?;
             }
             None => {
                 let secrets = Secrets::open(&location.data_dir())?;
@@ -189,7 +198,10 @@ pub async fn login(location: &Location, args: &LoginArgs) -> anyhow::Result<()> 
             oidc::device_flow(&provider, show_device_prompt).await?
         } else {
             oidc::sso_flow(&provider, SSO_TIMEOUT, |start| {
-                println!("Sign in in your browser. If none opened, open:\n  {}", start.url);
+                println!(
+                    "Sign in in your browser. If none opened, open:\n  {}",
+                    start.url
+                );
                 let _ = std::io::stdout().flush();
             })
             .await?
@@ -228,13 +240,18 @@ pub async fn login(location: &Location, args: &LoginArgs) -> anyhow::Result<()> 
                     email,
                     issuer,
                     access_token,
-                } => json!({"issuer": issuer, "access_token": access_token.expose(), "email": email}),
+                } => {
+                    json!({"issuer": issuer, "access_token": access_token.expose(), "email": email})
+                }
             };
             let status = post(http, format!("{base}/api/v1/cloud/login"), body).await?;
             (
                 status["account"].as_str().unwrap_or_default().to_owned(),
                 status["warning"].as_str().map(str::to_owned),
-                status["secrets_note"].as_str().unwrap_or_default().to_owned(),
+                status["secrets_note"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
             )
         }
         None => {
@@ -268,7 +285,12 @@ fn explain(error: LinkError) -> anyhow::Error {
 pub async fn logout(location: &Location, args: &LogoutArgs) -> anyhow::Result<()> {
     match daemon(location).await {
         Some((http, base)) => {
-            post(&http, format!("{base}/api/v1/cloud/logout"), json!({"force": args.force})).await?;
+            post(
+                &http,
+                format!("{base}/api/v1/cloud/logout"),
+                json!({"force": args.force}),
+            )
+            .await?;
         }
         None => {
             // No daemon, so nothing is printing.

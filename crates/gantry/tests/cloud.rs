@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 
 use common::{gantry, Daemon, PATIENCE};
 use serde_json::{json, Value};
-use test_cloud::{acks, approve_in_browser, gcode, reports, TestCloud, ADA, GRACE, NO_GROUP, SSO_ONLY, UNVERIFIED};
+use test_cloud::{
+    acks, approve_in_browser, gcode, reports, TestCloud, ADA, GRACE, NO_GROUP, SSO_ONLY, UNVERIFIED,
+};
 
 /// Tokens go to a private file unless a test runs its own keychain: never into the keychain
 /// of the developer running the tests.
@@ -76,7 +78,9 @@ fn files_under(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
 }
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -86,7 +90,11 @@ async fn password_login_links_printers_and_reports_status() {
     let daemon = Daemon::start(&["--simulate", "1"]);
     let output = login(&daemon.data_dir, &cloud, ADA);
     assert!(output.status.success(), "{}", text(&output));
-    assert!(text(&output).contains("Linked to the cloud as ada@example.test"), "{}", text(&output));
+    assert!(
+        text(&output).contains("Linked to the cloud as ada@example.test"),
+        "{}",
+        text(&output)
+    );
 
     let state = cloud
         .wait_for("a report with temperatures", |s| {
@@ -119,8 +127,14 @@ async fn refusals_are_shown_with_their_advice() {
     let cloud = TestCloud::start(&[]);
     let dir = tempfile::tempdir().unwrap();
     let cases = [
-        ((ADA.0, "wrong password"), "check the e-mail address and password"),
-        (UNVERIFIED, "check your inbox and spam folder for the verification link"),
+        (
+            (ADA.0, "wrong password"),
+            "check the e-mail address and password",
+        ),
+        (
+            UNVERIFIED,
+            "check your inbox and spam folder for the verification link",
+        ),
         (NO_GROUP, "ask your lab administrator to add you"),
     ];
     for (user, advice) in cases {
@@ -141,7 +155,9 @@ async fn a_cloud_job_prints_once_through_drops_repeats_and_a_lost_link() {
     let mut daemon = Daemon::start(&["--simulate", "1"]);
     let output = login(&daemon.data_dir, &cloud, ADA);
     assert!(output.status.success(), "{}", text(&output));
-    cloud.wait_for("the printer to report", |s| !reports(s).is_empty()).await;
+    cloud
+        .wait_for("the printer to report", |s| !reports(s).is_empty())
+        .await;
 
     let file = gcode(1500);
     cloud.put_file("part.gcode", &file).await;
@@ -195,8 +211,15 @@ async fn a_cloud_job_prints_once_through_drops_repeats_and_a_lost_link() {
         .filter(|r| r["state"] == "ready" && r["percent"] == 100)
         .count();
     assert_eq!(finished, 1, "the job is reported done once");
-    assert!(!reports.iter().any(|r| r["state"] == "cancel"), "never cancelled");
-    assert_eq!(state["downloads"].as_array().unwrap().len(), 2, "downloaded once (two parts)");
+    assert!(
+        !reports.iter().any(|r| r["state"] == "cancel"),
+        "never cancelled"
+    );
+    assert_eq!(
+        state["downloads"].as_array().unwrap().len(),
+        2,
+        "downloaded once (two parts)"
+    );
     let jobs: Vec<Value> = reqwest::get(daemon.url("/api/v1/jobs"))
         .await
         .unwrap()
@@ -218,17 +241,32 @@ async fn unknown_commands_are_acknowledged_as_unknown_and_never_run() {
     let cloud = TestCloud::start(&[]);
     let daemon = Daemon::start(&["--simulate", "1"]);
     assert!(login(&daemon.data_dir, &cloud, ADA).status.success());
-    cloud.wait_for("the printer to report", |s| !reports(s).is_empty()).await;
-    let unknown = cloud.command("quit_application", json!(null), json!({})).await;
-    let rename = cloud.command("set_name", json!(["Lab printer 3"]), json!({})).await;
-    let state = cloud
-        .wait_for("both acks", |s| acks(s).len() >= 2)
+    cloud
+        .wait_for("the printer to report", |s| !reports(s).is_empty())
         .await;
+    let unknown = cloud
+        .command("quit_application", json!(null), json!({}))
+        .await;
+    let rename = cloud
+        .command("set_name", json!(["Lab printer 3"]), json!({}))
+        .await;
+    let state = cloud.wait_for("both acks", |s| acks(s).len() >= 2).await;
     let acks = acks(&state);
     assert_eq!(acks[0]["number"], unknown["number"]);
-    assert!(acks[0]["result"].as_str().unwrap().contains("unknown command"), "{acks:?}");
+    assert!(
+        acks[0]["result"]
+            .as_str()
+            .unwrap()
+            .contains("unknown command"),
+        "{acks:?}"
+    );
     assert_eq!(acks[1], json!({"number": rename["number"], "result": true}));
-    let printers: Value = reqwest::get(daemon.url("/api/v1/printers")).await.unwrap().json().await.unwrap();
+    let printers: Value = reqwest::get(daemon.url("/api/v1/printers"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(printers[0]["name"], "Lab printer 3");
 }
 
@@ -238,7 +276,9 @@ async fn logout_is_refused_while_printing_unless_forced_and_the_print_goes_on() 
     let cloud = TestCloud::start(&[]);
     let daemon = Daemon::start(&["--simulate", "1"]);
     assert!(login(&daemon.data_dir, &cloud, ADA).status.success());
-    cloud.wait_for("the printer to report", |s| !reports(s).is_empty()).await;
+    cloud
+        .wait_for("the printer to report", |s| !reports(s).is_empty())
+        .await;
     let file = gcode(6000);
     cloud.put_file("long.gcode", &file).await;
     cloud
@@ -262,8 +302,16 @@ async fn logout_is_refused_while_printing_unless_forced_and_the_print_goes_on() 
     let forced = run(&daemon.data_dir, &["logout", "--force"]);
     assert!(forced.status.success(), "{}", text(&forced));
     assert_eq!(cloud_status(&daemon).await["mode"], "unlinked");
-    let printers: Value = reqwest::get(daemon.url("/api/v1/printers")).await.unwrap().json().await.unwrap();
-    assert_eq!(printers[0]["state"], "printing", "the print continues: {printers}");
+    let printers: Value = reqwest::get(daemon.url("/api/v1/printers"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        printers[0]["state"], "printing",
+        "the print continues: {printers}"
+    );
 
     // Another account: the printer is logged in under it, its local name kept.
     assert!(login(&daemon.data_dir, &cloud, GRACE).status.success());
@@ -272,7 +320,12 @@ async fn logout_is_refused_while_printing_unless_forced_and_the_print_goes_on() 
             s["printers"][0]["account"] == "grace@example.test"
         })
         .await;
-    let printers: Value = reqwest::get(daemon.url("/api/v1/printers")).await.unwrap().json().await.unwrap();
+    let printers: Value = reqwest::get(daemon.url("/api/v1/printers"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(printers[0]["name"], "Simulated printer 1");
 }
 
@@ -317,12 +370,22 @@ async fn offline_mode_never_contacts_the_cloud() {
         std::thread::sleep(Duration::from_millis(50));
     };
     let base = format!("http://127.0.0.1:{port}");
-    let status: Value = reqwest::get(format!("{base}/api/v1/cloud")).await.unwrap().json().await.unwrap();
+    let status: Value = reqwest::get(format!("{base}/api/v1/cloud"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(status["mode"], "offline");
     // Local work goes on: the printer comes up ready.
     let deadline = Instant::now() + PATIENCE;
     loop {
-        let printers: Value = reqwest::get(format!("{base}/api/v1/printers")).await.unwrap().json().await.unwrap();
+        let printers: Value = reqwest::get(format!("{base}/api/v1/printers"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         if printers[0]["state"] == "ready" {
             break;
         }
@@ -337,14 +400,23 @@ async fn offline_mode_never_contacts_the_cloud() {
         .await
         .unwrap();
     assert_eq!(left.status(), 204);
-    let status: Value = reqwest::get(format!("{base}/api/v1/cloud")).await.unwrap().json().await.unwrap();
+    let status: Value = reqwest::get(format!("{base}/api/v1/cloud"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(status["mode"], "unlinked");
     // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     common::wait_with_patience(&mut child);
     watching.store(false, Ordering::Relaxed);
     watcher.join().unwrap();
-    assert_eq!(contacts.load(Ordering::Relaxed), 0, "offline mode contacted the cloud");
+    assert_eq!(
+        contacts.load(Ordering::Relaxed),
+        0,
+        "offline mode contacted the cloud"
+    );
 }
 
 /// Starts `gantry login --device` and returns it with the verification URL it printed.
@@ -404,7 +476,10 @@ async fn device_login_is_confirmed_in_a_browser_and_handles_slow_down() {
     let (child, url, lines) = start_device_login(&data_dir, &cloud);
     let shown = lines.concat();
     assert!(shown.contains("and enter the code:"), "{shown}");
-    assert!(shown.contains('█') || shown.contains('▀'), "a QR code: {shown}");
+    assert!(
+        shown.contains('█') || shown.contains('▀'),
+        "a QR code: {shown}"
+    );
     let code = shown
         .lines()
         .find_map(|l| l.strip_prefix("and enter the code:"))
@@ -416,7 +491,12 @@ async fn device_login_is_confirmed_in_a_browser_and_handles_slow_down() {
     assert!(output.status.success(), "{}", text(&output));
     let state = cloud.state().await;
     assert_eq!(state["logins"][0]["login"]["user"], "");
-    assert!(state["logins"][0]["login"]["access_token_len"].as_u64().unwrap() > 10);
+    assert!(
+        state["logins"][0]["login"]["access_token_len"]
+            .as_u64()
+            .unwrap()
+            > 10
+    );
     let status = run(&data_dir, &["status"]);
     let _ = status; // no daemon runs here; the link is stored for the next start
 }
@@ -429,8 +509,20 @@ async fn device_login_denied_expired_and_sso_user_not_found() {
 
     // Denied at the consent screen.
     let (child, url, lines) = start_device_login(&dir.path().join("a"), &cloud);
-    let code = lines.concat().lines().find_map(|l| l.strip_prefix("and enter the code:").map(|c| c.trim().to_owned())).unwrap();
-    approve_in_browser(&format!("{url}?user_code={code}"), ADA, "deny", &dir.path().join("b.log"));
+    let code = lines
+        .concat()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("and enter the code:")
+                .map(|c| c.trim().to_owned())
+        })
+        .unwrap();
+    approve_in_browser(
+        &format!("{url}?user_code={code}"),
+        ADA,
+        "deny",
+        &dir.path().join("b.log"),
+    );
     let output = child.wait_with_output().unwrap();
     assert!(!output.status.success());
     assert!(text(&output).contains("denied"), "{}", text(&output));
@@ -444,8 +536,20 @@ async fn device_login_denied_expired_and_sso_user_not_found() {
 
     // Known to the provider but not to the cloud.
     let (child, url, lines) = start_device_login(&dir.path().join("c"), &cloud);
-    let code = lines.concat().lines().find_map(|l| l.strip_prefix("and enter the code:").map(|c| c.trim().to_owned())).unwrap();
-    approve_in_browser(&format!("{url}?user_code={code}"), SSO_ONLY, "allow", &dir.path().join("c.log"));
+    let code = lines
+        .concat()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("and enter the code:")
+                .map(|c| c.trim().to_owned())
+        })
+        .unwrap();
+    approve_in_browser(
+        &format!("{url}?user_code={code}"),
+        SSO_ONLY,
+        "allow",
+        &dir.path().join("c.log"),
+    );
     let output = child.wait_with_output().unwrap();
     assert!(!output.status.success());
     assert!(
@@ -488,7 +592,11 @@ async fn sso_login_runs_in_the_system_browser() {
     let browser = std::fs::read_to_string(&log).unwrap();
     assert!(browser.contains("You can close this tab"), "{browser}");
     let state = cloud.state().await;
-    assert_eq!(state["logins"].as_array().unwrap().len(), 1, "only the allowed sign-in reached the cloud");
+    assert_eq!(
+        state["logins"].as_array().unwrap().len(),
+        1,
+        "only the allowed sign-in reached the cloud"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -497,7 +605,9 @@ async fn no_password_or_token_is_left_in_logs_or_data_after_a_full_cycle() {
     let cloud = TestCloud::start(&[]);
     let mut daemon = Daemon::start(&["--simulate", "1"]);
     assert!(login(&daemon.data_dir, &cloud, ADA).status.success());
-    cloud.wait_for("the printer to report", |s| !reports(s).is_empty()).await;
+    cloud
+        .wait_for("the printer to report", |s| !reports(s).is_empty())
+        .await;
     let file = gcode(300);
     cloud.put_file("small.gcode", &file).await;
     cloud
@@ -509,7 +619,9 @@ async fn no_password_or_token_is_left_in_logs_or_data_after_a_full_cycle() {
         .await;
     cloud
         .wait_for("the finish", |s| {
-            reports(s).iter().any(|r| r["state"] == "ready" && r["percent"] == 100)
+            reports(s)
+                .iter()
+                .any(|r| r["state"] == "ready" && r["percent"] == 100)
         })
         .await;
     assert!(run(&daemon.data_dir, &["logout"]).status.success());
@@ -521,14 +633,26 @@ async fn no_password_or_token_is_left_in_logs_or_data_after_a_full_cycle() {
         .iter()
         .map(|t| t.as_str().unwrap().to_owned())
         .collect();
-    assert!(secrets.len() >= 2, "a user and a printer token: {secrets:?}");
+    assert!(
+        secrets.len() >= 2,
+        "a user and a printer token: {secrets:?}"
+    );
     secrets.push(ADA.1.to_owned());
     let mut files = files_under(&daemon.data_dir);
     files.push(("stderr".into(), stderr.into_bytes()));
-    assert!(files.iter().any(|(p, _)| p.to_string_lossy().contains("logs")), "the log was checked");
+    assert!(
+        files
+            .iter()
+            .any(|(p, _)| p.to_string_lossy().contains("logs")),
+        "the log was checked"
+    );
     for (path, bytes) in &files {
         for secret in &secrets {
-            assert!(!contains(bytes, secret), "{} holds a secret", path.display());
+            assert!(
+                !contains(bytes, secret),
+                "{} holds a secret",
+                path.display()
+            );
         }
     }
 }
@@ -561,11 +685,89 @@ async fn a_silent_cloud_times_out_and_the_status_code_alone_decides() {
         .command(&Secret::new("pt-unknown"), &CommandRequest::default())
         .await
         .unwrap_err();
-    assert!(matches!(refused, CloudError::Refused(ref r) if r.code == 3), "{refused:?}");
+    assert!(
+        matches!(refused, CloudError::Refused(ref r) if r.code == 3),
+        "{refused:?}"
+    );
     cloud.fault(json!({"status500": 1})).await;
     let failed = api
         .command(&Secret::new("pt-unknown"), &CommandRequest::default())
         .await
         .unwrap_err();
     assert!(matches!(failed, CloudError::Status(500)), "{failed:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tokens_live_in_the_secret_service_when_one_runs() {
+    let cloud = TestCloud::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::create_dir_all(&data).unwrap();
+    let mut child = std::process::Command::new("dbus-run-session")
+        .arg("--")
+        .arg(test_cloud::script("keychain.sh"))
+        .arg(common::BIN)
+        .arg(&data)
+        .arg(&cloud.cloud)
+        .arg(ADA.0)
+        .env("HOME", &home)
+        .env("XDG_DATA_HOME", home.join(".local/share"))
+        .env_remove("GANTRY_SECRETS")
+        .env_remove("GANTRY_PORT")
+        .env_remove("GANTRY_DATA_DIR")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("dbus-run-session (packages dbus and gnome-keyring)");
+    writeln!(child.stdin.take().unwrap(), "{}", ADA.1).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let shown = String::from_utf8_lossy(&output.stdout);
+    for expected in [
+        "file: absent",
+        "keychain: stored",
+        "daemon: linked=yes",
+        "tokens are kept in the system keychain",
+        "after logout: removed",
+    ] {
+        assert!(
+            shown.contains(expected),
+            "{expected:?} missing from:\n{shown}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_headless_box_keeps_tokens_in_a_private_file_and_says_so() {
+    let cloud = TestCloud::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let mut child = gantry(&data_dir)
+        .args(["login", "--email", ADA.0, "--cloud-url", &cloud.cloud])
+        .env_remove("GANTRY_SECRETS")
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env_remove("DISPLAY")
+        .env("HOME", dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{}", ADA.1).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let shown = text(&output);
+    assert!(output.status.success(), "{shown}");
+    assert!(shown.contains("tokens are kept in the file"), "{shown}");
+    assert!(shown.contains("readable only by this user"), "{shown}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(data_dir.join("secrets.json"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
 }

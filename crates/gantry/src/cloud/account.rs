@@ -56,7 +56,9 @@ pub enum LinkError {
     Secrets(#[from] SecretError),
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("offline mode is on; leave it first (`gantry login` does, or \"Sign in\" on the dashboard)")]
+    #[error(
+        "offline mode is on; leave it first (`gantry login` does, or \"Sign in\" on the dashboard)"
+    )]
     Offline,
 }
 
@@ -127,7 +129,10 @@ pub async fn sign_in(
     let mut settings = settings;
     let refused = settings.apply_cloud_changes(&session.settings_mod);
     if !refused.is_empty() {
-        tracing::info!(?refused, "the cloud asked to change settings it may not change");
+        tracing::info!(
+            ?refused,
+            "the cloud asked to change settings it may not change"
+        );
     }
     store.set_setting(SETTINGS_KEY, &settings).await?;
     secrets.set(USER_TOKEN, session.user_token.expose())?;

@@ -269,7 +269,8 @@ mod tests {
                 zip: false,
             })
         );
-        let no_job = raw(json!({"command": "gcodes", "number": 1, "payload": "x", "is_link": true}));
+        let no_job =
+            raw(json!({"command": "gcodes", "number": 1, "payload": "x", "is_link": true}));
         assert_eq!(no_job.decode().unwrap_err().code(), 110);
     }
 
@@ -299,7 +300,8 @@ mod tests {
 
     #[test]
     fn raw_gcodes_are_split_into_lines() {
-        let command = raw(json!({"command": "gcodes", "number": -1, "payload": "G28 ; home\n\nM105\r\n"}));
+        let command =
+            raw(json!({"command": "gcodes", "number": -1, "payload": "G28 ; home\n\nM105\r\n"}));
         assert_eq!(
             command.decode().unwrap(),
             CloudCommand::Gcodes(vec!["G28".into(), "M105".into()])

@@ -85,7 +85,10 @@ mod tests {
 
     #[test]
     fn search_by_name_or_domain() {
-        let all = [org("Uni of Examples", Some("uni.example")), org("Makerspace", None)];
+        let all = [
+            org("Uni of Examples", Some("uni.example")),
+            org("Makerspace", None),
+        ];
         assert_eq!(search(&all, "exam").len(), 1);
         assert_eq!(search(&all, "ada@UNI.example")[0].name, "Uni of Examples");
         assert_eq!(search(&all, "").len(), 2);

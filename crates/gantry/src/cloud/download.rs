@@ -98,7 +98,9 @@ pub async fn fetch(
             // The server ignored the range (or there was none): start again from zero.
             StatusCode::OK => {
                 let total = response.content_length().ok_or_else(|| {
-                    DownloadError::Corrupt("no Content-Length, so completion cannot be checked".into())
+                    DownloadError::Corrupt(
+                        "no Content-Length, so completion cannot be checked".into(),
+                    )
                 })?;
                 (0, total)
             }
@@ -116,7 +118,10 @@ pub async fn fetch(
         let mut file = if start == 0 {
             tokio::fs::File::create(dest).await?
         } else {
-            tokio::fs::OpenOptions::new().append(true).open(dest).await?
+            tokio::fs::OpenOptions::new()
+                .append(true)
+                .open(dest)
+                .await?
         };
         let mut written = start;
         let mut response = response;
@@ -152,7 +157,8 @@ pub async fn fetch(
         if written == total {
             return Ok(total);
         }
-        last_error = cut.unwrap_or_else(|| format!("the connection closed at {written} of {total} bytes"));
+        last_error =
+            cut.unwrap_or_else(|| format!("the connection closed at {written} of {total} bytes"));
         tracing::info!(attempt, bytes = written, total, error = %last_error, "download cut off; resuming");
     }
     Err(DownloadError::GaveUp(last_error))

@@ -46,18 +46,22 @@ pub trait PrintHost: Send + Sync + 'static {
         control: JobControl,
     ) -> impl Future<Output = Result<(), String>> + Send;
 
-    fn send_gcode(&self, printer: i64, line: &str)
-        -> impl Future<Output = Result<(), String>> + Send;
+    fn send_gcode(
+        &self,
+        printer: i64,
+        line: &str,
+    ) -> impl Future<Output = Result<(), String>> + Send;
 
     fn rename(&self, printer: i64, name: &str) -> impl Future<Output = Result<(), String>> + Send;
 
     /// Whether a cloud job with this id was already started here (persisted across restarts).
-    fn cloud_job_started(&self, cloud_job_id: &str)
-        -> impl Future<Output = Result<bool, String>> + Send;
+    fn cloud_job_started(
+        &self,
+        cloud_job_id: &str,
+    ) -> impl Future<Output = Result<bool, String>> + Send;
 
     /// The journal's state of the job started for this cloud job: `printing`, `finished`, ….
-    fn cloud_job_outcome(&self, cloud_job_id: &str)
-        -> impl Future<Output = Option<String>> + Send;
+    fn cloud_job_outcome(&self, cloud_job_id: &str) -> impl Future<Output = Option<String>> + Send;
 
     /// Adds a downloaded file to the library and prints it through the same path as a local
     /// print; a second call with the same cloud job id does not start it again.

@@ -32,11 +32,18 @@ const MAX_BACKOFF: Duration = Duration::from_secs(60);
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum PrinterLinkState {
     LoggingIn,
-    Linked { name: Option<String> },
+    Linked {
+        name: Option<String>,
+    },
     /// The cloud does not know the printer's type: pick it on the website.
-    PickType { message: String },
+    PickType {
+        message: String,
+    },
     /// The cloud is unreachable or refusing; the printer carries on locally.
-    Retrying { error: String, failures: u32 },
+    Retrying {
+        error: String,
+        failures: u32,
+    },
 }
 
 /// Shared by the links of one account.
@@ -144,7 +151,11 @@ pub async fn run_printer<C: Cloud, H: PrintHost>(
             let Some(found) = ctx.host.printers().into_iter().find(|p| p.id == printer) else {
                 return finish(&ctx, printer, session);
             };
-            let wait = match ctx.cloud.printer_login(&ctx.user_token, &found.identity).await {
+            let wait = match ctx
+                .cloud
+                .printer_login(&ctx.user_token, &found.identity)
+                .await
+            {
                 Ok(PrinterLogin::Linked {
                     printer_token,
                     name,
@@ -156,7 +167,8 @@ pub async fn run_printer<C: Cloud, H: PrintHost>(
                 }
                 Ok(PrinterLogin::PickType { message }) => {
                     tracing::info!(printer, %message, "waiting for the printer type to be picked on the website");
-                    ctx.board.set(printer, PrinterLinkState::PickType { message });
+                    ctx.board
+                        .set(printer, PrinterLinkState::PickType { message });
                     period.max(Duration::from_secs(2))
                 }
                 Err(e) => {
@@ -216,7 +228,8 @@ pub async fn run_printer<C: Cloud, H: PrintHost>(
                         ctx.board.all().iter().find(|(id, _)| *id == printer),
                         Some((_, PrinterLinkState::Linked { .. }))
                     ) {
-                        ctx.board.set(printer, PrinterLinkState::Linked { name: None });
+                        ctx.board
+                            .set(printer, PrinterLinkState::Linked { name: None });
                     }
                     if let Some(raw) = answer {
                         execute(&ctx, &token, printer, &mut session, raw).await;
@@ -224,7 +237,11 @@ pub async fn run_printer<C: Cloud, H: PrintHost>(
                     period
                 }
                 Err(CloudError::Refused(refusal)) if matches!(refusal.code, 3 | 7 | 9) => {
-                    tracing::warn!(printer, code = refusal.code, "the cloud no longer accepts this printer's token; logging in again");
+                    tracing::warn!(
+                        printer,
+                        code = refusal.code,
+                        "the cloud no longer accepts this printer's token; logging in again"
+                    );
                     if pause(&mut stop, backoff.fail(jitter())).await {
                         return finish(&ctx, printer, session);
                     }
@@ -339,7 +356,11 @@ async fn execute<C: Cloud, H: PrintHost>(
     };
     if let Some((last, result)) = &session.last {
         if *last == number {
-            tracing::info!(printer, number, "the cloud repeated a command; acknowledging it again without running it");
+            tracing::info!(
+                printer,
+                number,
+                "the cloud repeated a command; acknowledging it again without running it"
+            );
             session.ack = Some(Ack {
                 number,
                 result: result.clone(),
@@ -390,15 +411,26 @@ async fn run<C: Cloud, H: PrintHost>(
             }
             Ok(())
         }
-        CloudCommand::Pause => ctx.host.control(printer, JobControl::Pause).await.map_err(failed),
-        CloudCommand::Resume => ctx.host.control(printer, JobControl::Resume).await.map_err(failed),
+        CloudCommand::Pause => ctx
+            .host
+            .control(printer, JobControl::Pause)
+            .await
+            .map_err(failed),
+        CloudCommand::Resume => ctx
+            .host
+            .control(printer, JobControl::Resume)
+            .await
+            .map_err(failed),
         CloudCommand::Cancel => {
             if let Some(download) = session.downloading.take() {
                 download.task.abort();
                 session.events.push_back(event(json!({"state": "cancel"})));
                 return Ok(());
             }
-            ctx.host.control(printer, JobControl::Cancel).await.map_err(failed)
+            ctx.host
+                .control(printer, JobControl::Cancel)
+                .await
+                .map_err(failed)
         }
         CloudCommand::EmergencyStop => ctx
             .host
@@ -442,14 +474,19 @@ async fn start_download<C: Cloud, H: PrintHost>(
         Err(e) => return Err((109, e)),
     }
     if job.zip {
-        return Err((87, "zip archives from the cloud are not supported yet".into()));
+        return Err((
+            87,
+            "zip archives from the cloud are not supported yet".into(),
+        ));
     }
     let (progress_tx, progress) = watch::channel(0.0);
     let http = ctx.http.clone();
     let host = ctx.host.clone();
-    let dest = ctx
-        .download_dir
-        .join(format!("{}-{}.part", super::command::sanitize_filename(&job.job_id), job.filename));
+    let dest = ctx.download_dir.join(format!(
+        "{}-{}.part",
+        super::command::sanitize_filename(&job.job_id),
+        job.filename
+    ));
     let limit = (ctx.settings.max_download_mib.saturating_mul(1 << 20)).min(host.upload_limit());
     let keep = ctx.settings.keep_print_files;
     let task_job = job.clone();
@@ -459,9 +496,16 @@ async fn start_download<C: Cloud, H: PrintHost>(
                 .await
                 .map_err(|e| e.to_string())?;
         }
-        download::fetch(&http, &task_job.url, &dest, task_job.size, limit, &progress_tx)
-            .await
-            .map_err(|e| format!("error {}: {e}", e.code()))?;
+        download::fetch(
+            &http,
+            &task_job.url,
+            &dest,
+            task_job.size,
+            limit,
+            &progress_tx,
+        )
+        .await
+        .map_err(|e| format!("error {}: {e}", e.code()))?;
         let result = host
             .print_cloud_file(printer, &dest, &task_job.filename, &task_job.job_id)
             .await;

@@ -31,7 +31,12 @@ pub fn render_status(status: &serde_json::Value) -> String {
     let text = |key: &str| status[key].as_str().unwrap_or_default().to_owned();
     match status["mode"].as_str() {
         Some("linked") => {
-            let _ = writeln!(out, "Cloud: linked to {} as {}", text("base_url"), text("account"));
+            let _ = writeln!(
+                out,
+                "Cloud: linked to {} as {}",
+                text("base_url"),
+                text("account")
+            );
         }
         Some("offline") => {
             let _ = writeln!(out, "Cloud: offline mode (the cloud is never contacted)");
@@ -49,7 +54,11 @@ pub fn render_status(status: &serde_json::Value) -> String {
             .or_else(|| printer["message"].as_str())
             .map(|d| format!(" ({d})"))
             .unwrap_or_default();
-        let _ = writeln!(out, "       printer {}: {state}{detail}", printer["printer"]);
+        let _ = writeln!(
+            out,
+            "       printer {}: {state}{detail}",
+            printer["printer"]
+        );
     }
     for key in ["warning", "error"] {
         if let Some(message) = status[key].as_str() {

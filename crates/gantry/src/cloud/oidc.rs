@@ -4,11 +4,16 @@
 
 use std::time::Duration;
 
-use oauth2::basic::BasicClient;
+use base64::Engine as _;
+use oauth2::basic::{
+    BasicClient, BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
+    BasicTokenType,
+};
 use oauth2::{
     AuthType, AuthUrl, AuthorizationCode, ClientId, CsrfToken, DeviceAuthorizationUrl,
-    DeviceCodeErrorResponseType, PkceCodeChallenge, RedirectUrl, RequestTokenError, Scope,
-    StandardDeviceAuthorizationResponse, TokenResponse, TokenUrl,
+    DeviceCodeErrorResponseType, ExtraTokenFields, PkceCodeChallenge, RedirectUrl,
+    RequestTokenError, Scope, StandardDeviceAuthorizationResponse, StandardRevocableToken,
+    StandardTokenResponse, TokenResponse, TokenUrl,
 };
 use serde::Deserialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -17,7 +22,8 @@ use tokio::net::TcpListener;
 use super::api::Secret;
 
 /// The page the browser lands on after the provider redirects back.
-const DONE_PAGE: &str = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Gantry</title></head>\
+const DONE_PAGE: &str =
+    "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Gantry</title></head>\
 <body style=\"font-family:sans-serif;text-align:center;margin-top:4em\"><h1>Gantry</h1>\
 <p>Gantry has the answer. You can close this tab and return to Gantry.</p></body></html>";
 
@@ -39,6 +45,68 @@ pub enum OidcError {
     IssuerMismatch { expected: String, got: String },
     #[error("cannot listen for the browser on 127.0.0.1: {0}")]
     Listen(std::io::Error),
+}
+
+/// The `id_token` that the basic token response drops.
+#[derive(Debug, Clone, serde::Serialize, Deserialize)]
+struct IdTokenField {
+    #[serde(default)]
+    id_token: Option<String>,
+}
+
+impl ExtraTokenFields for IdTokenField {}
+
+/// A client whose token responses keep the `id_token`, for the `nonce` check.
+type OidcClient = oauth2::Client<
+    BasicErrorResponse,
+    StandardTokenResponse<IdTokenField, BasicTokenType>,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+>;
+
+/// The claims checked in an `id_token`. Its signature is the cloud's to verify (it checks the
+/// access token with the provider); these checks tie the token to this very sign-in.
+#[derive(Debug, Deserialize)]
+struct IdClaims {
+    iss: String,
+    aud: serde_json::Value,
+    #[serde(default)]
+    nonce: Option<String>,
+}
+
+fn check_id_token(
+    token: &str,
+    issuer: &str,
+    client_id: &str,
+    nonce: &str,
+) -> Result<(), OidcError> {
+    let bad = |why: &str| OidcError::Provider(format!("the id_token {why}"));
+    let payload = token.split('.').nth(1).ok_or_else(|| bad("is not a JWT"))?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .map_err(|_| bad("is not base64url"))?;
+    let claims: IdClaims = serde_json::from_slice(&bytes).map_err(|_| bad("has no claims"))?;
+    if claims.iss.trim_end_matches('/') != issuer.trim_end_matches('/') {
+        return Err(OidcError::IssuerMismatch {
+            expected: issuer.to_owned(),
+            got: claims.iss,
+        });
+    }
+    let audience_ok = match &claims.aud {
+        serde_json::Value::String(aud) => aud == client_id,
+        serde_json::Value::Array(list) => list.iter().any(|a| a == client_id),
+        _ => false,
+    };
+    if !audience_ok {
+        return Err(bad("was issued to another client"));
+    }
+    if claims.nonce.as_deref() != Some(nonce) {
+        return Err(bad(
+            "does not carry this sign-in's nonce (a replayed token?)",
+        ));
+    }
+    Ok(())
 }
 
 /// What the provider publishes at `/.well-known/openid-configuration`.
@@ -95,10 +163,12 @@ pub async fn discover(issuer: &str) -> Result<(Discovery, Option<i64>), OidcErro
         .get(reqwest::header::DATE)
         .and_then(|d| d.to_str().ok())
         .and_then(|d| httpdate::parse_http_date(d).ok())
-        .map(|date| match date.duration_since(std::time::SystemTime::now()) {
-            Ok(ahead) => ahead.as_secs() as i64,
-            Err(behind) => -(behind.duration().as_secs() as i64),
-        });
+        .map(
+            |date| match date.duration_since(std::time::SystemTime::now()) {
+                Ok(ahead) => ahead.as_secs() as i64,
+                Err(behind) => -(behind.duration().as_secs() as i64),
+            },
+        );
     let discovery: Discovery = response
         .json()
         .await
@@ -212,7 +282,7 @@ pub async fn sso_flow(
         .map_err(OidcError::Listen)?;
     let port = listener.local_addr().map_err(OidcError::Listen)?.port();
     let redirect = format!("http://127.0.0.1:{port}/callback");
-    let client = BasicClient::new(ClientId::new(provider.client_id.clone()))
+    let client = OidcClient::new(ClientId::new(provider.client_id.clone()))
         .set_auth_type(AuthType::RequestBody)
         .set_auth_uri(AuthUrl::new(discovery.authorization_endpoint).map_err(url_error)?)
         .set_token_uri(TokenUrl::new(discovery.token_endpoint).map_err(url_error)?)
@@ -264,7 +334,8 @@ pub async fn sso_flow(
             ))
         });
     }
-    let code = param("code").ok_or_else(|| OidcError::Provider("no code in the redirect".into()))?;
+    let code =
+        param("code").ok_or_else(|| OidcError::Provider("no code in the redirect".into()))?;
     let http = http()?;
     let token = client
         .exchange_code(AuthorizationCode::new(code))
@@ -272,6 +343,17 @@ pub async fn sso_flow(
         .request_async(&http)
         .await
         .map_err(|e| OidcError::Provider(describe(&e)))?;
+    let id_token = token
+        .extra_fields()
+        .id_token
+        .as_deref()
+        .ok_or_else(|| OidcError::Provider("no id_token in the answer".into()))?;
+    check_id_token(
+        id_token,
+        &discovery.issuer,
+        &provider.client_id,
+        nonce.secret(),
+    )?;
     Ok(Tokens {
         access_token: Secret::new(token.access_token().secret().clone()),
         clock_skew: skew,
@@ -317,5 +399,39 @@ async fn callback(listener: &TcpListener) -> Result<Vec<(String, String)>, OidcE
         let _ = stream
             .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
             .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jwt(claims: serde_json::Value) -> String {
+        let encode = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+        format!(
+            "{}.{}.sig",
+            encode(br#"{"alg":"RS256"}"#),
+            encode(claims.to_string().as_bytes())
+        )
+    }
+
+    #[test]
+    fn id_tokens_must_match_issuer_audience_and_nonce() {
+        let good = jwt(serde_json::json!({"iss": "http://idp", "aud": "gantry", "nonce": "n1"}));
+        check_id_token(&good, "http://idp/", "gantry", "n1").unwrap();
+        assert!(matches!(
+            check_id_token(&good, "http://other", "gantry", "n1"),
+            Err(OidcError::IssuerMismatch { .. })
+        ));
+        assert!(check_id_token(&good, "http://idp", "someone-else", "n1").is_err());
+        let replayed = check_id_token(&good, "http://idp", "gantry", "n2").unwrap_err();
+        assert!(replayed.to_string().contains("nonce"), "{replayed}");
+        assert!(check_id_token("not-a-jwt", "http://idp", "gantry", "n1").is_err());
+    }
+
+    #[test]
+    fn qr_codes_render_as_text() {
+        let qr = qr_text("http://127.0.0.1:1/device?user_code=ABCD-EFGH").unwrap();
+        assert!(qr.lines().count() > 10);
     }
 }

@@ -41,7 +41,9 @@ impl CloudOwner {
             password: Secret::new(password),
         };
         match cloud.user_login(&credentials).await {
-            Ok(session) if session.account.eq_ignore_ascii_case(&owner) => OwnerCheck::Owner { email: owner },
+            Ok(session) if session.account.eq_ignore_ascii_case(&owner) => {
+                OwnerCheck::Owner { email: owner }
+            }
             Ok(_) | Err(CloudError::Refused(_)) => OwnerCheck::Rejected,
             Err(_) => OwnerCheck::Unavailable,
         }

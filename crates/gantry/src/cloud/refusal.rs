@@ -106,10 +106,7 @@ mod tests {
         assert!(refusal(5, "SSO user not found")
             .to_string()
             .contains("it can take up to 24 hours"));
-        assert_eq!(
-            refusal(8, "anything").kind(),
-            RefusalKind::PickPrinterType
-        );
+        assert_eq!(refusal(8, "anything").kind(), RefusalKind::PickPrinterType);
         assert_eq!(refusal(77, "strange").kind(), RefusalKind::Other);
     }
 }

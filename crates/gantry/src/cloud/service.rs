@@ -160,7 +160,10 @@ impl<H: PrintHost> CloudService<H> {
         self.stop_links().await;
         account::sign_out(&self.store, &self.secrets).await?;
         Self::note(&self.warning, None);
-        tracing::info!(forced = force, "logged out of the cloud; printers carry on locally");
+        tracing::info!(
+            forced = force,
+            "logged out of the cloud; printers carry on locally"
+        );
         Ok(())
     }
 

@@ -107,11 +107,8 @@ mod tests {
     #[test]
     fn out_of_range_values_are_refused() {
         let mut settings = CloudSettings::default();
-        let refused = settings.apply_cloud_changes(
-            json!({"printer_loop_period": 0.001})
-                .as_object()
-                .unwrap(),
-        );
+        let refused = settings
+            .apply_cloud_changes(json!({"printer_loop_period": 0.001}).as_object().unwrap());
         assert_eq!(refused, ["printer_loop_period"]);
         assert_eq!(settings.printer_loop_period, 2.0);
     }

@@ -41,9 +41,14 @@ struct Answer {
 
 impl StreamerApi {
     /// `host_id` is sent as `host_mac`: stable per installation, so the cloud recognises it.
-    pub fn new(base_url: &str, host_id: &str, timeout: Duration) -> Result<StreamerApi, CloudError> {
-        let base = url::Url::parse(base_url)
-            .map_err(|e| CloudError::BadAnswer(format!("the cloud URL {base_url} is not a URL: {e}")))?;
+    pub fn new(
+        base_url: &str,
+        host_id: &str,
+        timeout: Duration,
+    ) -> Result<StreamerApi, CloudError> {
+        let base = url::Url::parse(base_url).map_err(|e| {
+            CloudError::BadAnswer(format!("the cloud URL {base_url} is not a URL: {e}"))
+        })?;
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(timeout)
@@ -223,7 +228,9 @@ impl Cloud for StreamerApi {
                     .get("printer_token")
                     .and_then(Value::as_str)
                     .filter(|t| !t.is_empty())
-                    .ok_or_else(|| CloudError::BadAnswer("printer_login: no printer_token".into()))?;
+                    .ok_or_else(|| {
+                        CloudError::BadAnswer("printer_login: no printer_token".into())
+                    })?;
                 Ok(PrinterLogin::Linked {
                     printer_token: Secret::new(token),
                     name: value.get("name").and_then(Value::as_str).map(str::to_owned),
@@ -272,7 +279,11 @@ impl Cloud for StreamerApi {
             Some(id) => id.to_owned(),
             None => match self.queued_jobs(printer_token).await?.into_iter().next() {
                 Some(id) => id,
-                None => return Err(CloudError::BadAnswer("the cloud's job queue is empty".into())),
+                None => {
+                    return Err(CloudError::BadAnswer(
+                        "the cloud's job queue is empty".into(),
+                    ))
+                }
             },
         };
         self.post(

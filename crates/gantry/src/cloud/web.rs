@@ -183,7 +183,11 @@ async fn sso(
 ) -> Result<Response, ApiError> {
     let Json(request) = body.map_err(bad_request)?;
     let all = directory::load(&state.info.data_dir).map_err(|e| {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "directory", e.to_string())
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "directory",
+            e.to_string(),
+        )
     })?;
     let organisation = all
         .iter()
@@ -205,11 +209,7 @@ async fn sso(
         issuer: provider.issuer.clone(),
         access_token: tokens.access_token,
     };
-    let mut status = state
-        .cloud
-        .login(&credentials)
-        .await
-        .map_err(link_error)?;
+    let mut status = state.cloud.login(&credentials).await.map_err(link_error)?;
     if status.warning.is_none() {
         status.warning = super::account::clock_warning(tokens.clock_skew);
     }

@@ -1,6 +1,7 @@
 //! The printer manager: starts a driver thread per printer, keeps the store and the job
 //! journal in step with what the printers report, and fans live status out to web clients.
 
+mod discovery;
 mod jobs;
 mod view;
 
@@ -19,6 +20,7 @@ use tokio::task::JoinHandle;
 use crate::files::{FileError, FileLibrary};
 use crate::store::{NewPrinter, PrinterRow, Store, StoreError};
 
+pub use discovery::{PortStatus, PortView, SCAN_INTERVAL};
 pub use jobs::{Control, Origin, SCRIPTS_SETTING};
 pub use view::{FirmwareView, HeaterView, JobView, PrinterView, TemperaturesView};
 
@@ -44,6 +46,8 @@ pub enum ManagerError {
     Refused(#[from] Refusal),
     #[error("{0}")]
     NotResumable(String),
+    #[error("{0}")]
+    NotAPort(String),
 }
 
 /// A port to drive, and what to call the printer on first sight.
@@ -52,13 +56,16 @@ pub struct PortSpec {
     pub path: PathBuf,
     pub baud: u32,
     pub default_name: String,
+    /// The identity discovery worked out (USB serial or socket); `None` for a port named by
+    /// the user or a simulator, whose path is its identity.
+    pub identity: Option<String>,
 }
 
 impl PortSpec {
-    /// A port named by the user or by a simulator: its path is its identity, which is stable
-    /// for `/dev/serial/by-path/...` links and for the simulators' links in the data dir.
+    /// Paths are stable identities for `/dev/serial/by-path/...` links and for the
+    /// simulators' links in the data dir.
     fn identity(&self) -> String {
-        format!("port:{}", self.path.display())
+        self.identity.clone().unwrap_or_else(|| format!("port:{}", self.path.display()))
     }
 }
 
@@ -123,6 +130,8 @@ pub struct Manager {
     printers: Mutex<Vec<Arc<Managed>>>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     simulators: Mutex<Vec<SimPrinter>>,
+    ports: Mutex<discovery::Ports>,
+    discovery: Mutex<Option<JoinHandle<()>>>,
     updates: broadcast::Sender<PrinterView>,
 }
 
@@ -135,6 +144,8 @@ impl Manager {
             printers: Mutex::new(Vec::new()),
             tasks: Mutex::new(Vec::new()),
             simulators: Mutex::new(Vec::new()),
+            ports: Mutex::new(discovery::Ports::new()),
+            discovery: Mutex::new(None),
             updates,
         })
     }
@@ -216,6 +227,7 @@ impl Manager {
                 path: link,
                 baud: crate::cli::DEFAULT_BAUD,
                 default_name: format!("Simulated printer {}", index + 1),
+                identity: None,
             };
             self.add_port(spec).await?;
         }
@@ -237,6 +249,18 @@ impl Manager {
             })
             .await?;
         let id = row.id;
+        if self.entry(id).is_ok() {
+            // The printer came back on another port (replugged into another socket): the old
+            // thread, offline since, makes way for one on the new port.
+            let old = {
+                let mut printers = self.printers.lock().unwrap_or_else(PoisonError::into_inner);
+                let at = printers.iter().position(|p| p.id() == id);
+                at.map(|i| printers.remove(i))
+            };
+            if let Some(old) = old {
+                let _ = old.driver.send(Command::Disconnect);
+            }
+        }
         let (driver, events) = Driver::spawn(DriverConfig::new(&spec.path, spec.baud))
             .map_err(|source| ManagerError::Driver { port: port.clone(), source })?;
         let managed = Arc::new(Managed {
@@ -257,6 +281,9 @@ impl Manager {
     /// Disconnects every printer (waiting for each thread to close its port and for its
     /// last milestones to reach the journal) and stops the simulators.
     pub async fn shutdown(&self) {
+        if let Some(scan) = self.discovery.lock().unwrap_or_else(PoisonError::into_inner).take() {
+            scan.abort();
+        }
         let entries = std::mem::take(&mut *self.printers.lock().unwrap_or_else(PoisonError::into_inner));
         let count = entries.len();
         for entry in &entries {

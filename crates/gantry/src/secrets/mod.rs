@@ -27,7 +27,9 @@ pub enum SecretError {
     },
     #[error("the secrets file {} is damaged: {detail}", path.display())]
     Damaged { path: PathBuf, detail: String },
-    #[error("no keychain is available ({0}) and GANTRY_SECRETS=keychain forbids the file fallback")]
+    #[error(
+        "no keychain is available ({0}) and GANTRY_SECRETS=keychain forbids the file fallback"
+    )]
     NoKeychain(String),
 }
 
@@ -73,33 +75,27 @@ impl Secrets {
             });
         }
         #[cfg(any(target_os = "linux", target_os = "macos", windows))]
-        {
-            match keychain::Keychain::probe(data_dir) {
-                Ok(keychain) => {
-                    return Ok(Secrets {
-                        inner: Inner::Keychain(keychain),
-                    })
-                }
-                Err(reason) if choice == "keychain" => return Err(SecretError::NoKeychain(reason)),
-                Err(reason) => {
-                    tracing::info!(%reason, file = %path.display(), "no keychain; keeping tokens in a private file");
-                    Ok(Secrets {
-                        inner: Inner::File(FileStore::new(
-                            path,
-                            format!("no keychain answers ({reason})"),
-                        )),
-                    })
-                }
-            }
-        }
+        let probe = keychain::Keychain::probe(data_dir);
         #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
-        {
-            if choice == "keychain" {
-                return Err(SecretError::NoKeychain("not supported on this system".into()));
+        let probe: Result<std::convert::Infallible, String> =
+            Err("this system has no supported keychain".into());
+        match probe {
+            #[cfg(any(target_os = "linux", target_os = "macos", windows))]
+            Ok(keychain) => Ok(Secrets {
+                inner: Inner::Keychain(keychain),
+            }),
+            #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
+            Ok(never) => match never {},
+            Err(reason) if choice == "keychain" => Err(SecretError::NoKeychain(reason)),
+            Err(reason) => {
+                tracing::info!(%reason, file = %path.display(), "no keychain; keeping tokens in a private file");
+                Ok(Secrets {
+                    inner: Inner::File(FileStore::new(
+                        path,
+                        format!("no keychain answers ({reason})"),
+                    )),
+                })
             }
-            Ok(Secrets {
-                inner: Inner::File(FileStore::new(path, "this system has no supported keychain".into())),
-            })
         }
     }
 
@@ -171,7 +167,11 @@ mod keychain {
         }
 
         pub fn get(&self, name: &str) -> Result<Option<String>, SecretError> {
-            match self.entry(name).map_err(SecretError::Keychain)?.get_password() {
+            match self
+                .entry(name)
+                .map_err(SecretError::Keychain)?
+                .get_password()
+            {
                 Ok(value) => Ok(Some(value)),
                 Err(keyring::Error::NoEntry) => Ok(None),
                 Err(e) => Err(SecretError::Keychain(e.to_string())),

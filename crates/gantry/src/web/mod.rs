@@ -6,6 +6,7 @@ pub mod auth;
 mod error;
 mod guard;
 mod live;
+mod octoprint;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub access: Arc<Access>,
     /// The cloud link (see `crate::cloud`).
     pub cloud: Arc<crate::cloud::CloudService<Manager>>,
+    /// API keys and app-key requests of the OctoPrint-compatible API (see `crate::apikeys`).
+    pub api_keys: Arc<crate::apikeys::ApiKeys>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -50,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/live", get(live::upgrade))
         .merge(auth::routes())
         .merge(crate::cloud::web::routes())
+        .merge(octoprint::routes())
         .nest("/api", Router::new().fallback(api::not_found))
         .fallback(assets::serve)
         .layer(axum::middleware::from_fn_with_state(

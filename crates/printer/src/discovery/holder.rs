@@ -87,13 +87,15 @@ mod imp {
     }
 
     /// Which of the wanted devices `pid` has open. Processes that vanish or that we may not
-    /// inspect are skipped.
+    /// inspect are skipped. A process that also holds a pty's master is the device behind
+    /// that pty (a simulator, a serial bridge), not a program competing for it.
     fn devices_held_by(pid: u32, wanted: &HashMap<u64, Vec<&PathBuf>>) -> Vec<u64> {
         let dir = PathBuf::from(format!("/proc/{pid}/fd"));
         let Ok(fds) = fs::read_dir(&dir) else {
             return Vec::new();
         };
-        let mut held = Vec::new();
+        let mut held: Vec<(u64, PathBuf)> = Vec::new();
+        let mut masters: Vec<String> = Vec::new();
         for fd in fds.flatten() {
             // readlink is cheap and rules out sockets, pipes and files before any stat.
             let Ok(target) = fs::read_link(fd.path()) else {
@@ -102,13 +104,28 @@ mod imp {
             if !target.starts_with("/dev") {
                 continue;
             }
+            if target.ends_with("ptmx") {
+                if let Some(index) = pty_index(pid, &fd.file_name()) {
+                    masters.push(format!("/dev/pts/{index}"));
+                }
+                continue;
+            }
             if let Some(rdev) = char_device(&fd.path()) {
-                if wanted.contains_key(&rdev) && !held.contains(&rdev) {
-                    held.push(rdev);
+                if wanted.contains_key(&rdev) && !held.iter().any(|(r, _)| *r == rdev) {
+                    held.push((rdev, target));
                 }
             }
         }
-        held
+        held.into_iter()
+            .filter(|(_, target)| !masters.iter().any(|m| target == Path::new(m)))
+            .map(|(rdev, _)| rdev)
+            .collect()
+    }
+
+    /// The pty number behind a master fd, from `tty-index:` in its fdinfo.
+    fn pty_index(pid: u32, fd: &std::ffi::OsStr) -> Option<u32> {
+        let info = fs::read_to_string(Path::new(&format!("/proc/{pid}/fdinfo")).join(fd)).ok()?;
+        info.lines().find_map(|l| l.strip_prefix("tty-index:")?.trim().parse().ok())
     }
 
     fn process_name(pid: u32) -> String {

@@ -18,7 +18,8 @@ use crate::manager::ManagerError;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/status", get(status))
-        .route("/api/v1/printers", get(printers::list))
+        .route("/api/v1/printers", get(printers::list).post(printers::add))
+        .route("/api/v1/ports", get(printers::ports))
         .route("/api/v1/printers/{id}", get(printers::get).patch(printers::update))
         .route("/api/v1/printers/{id}/commands", post(printers::command))
         .route("/api/v1/printers/{id}/console", get(printers::console))
@@ -62,6 +63,7 @@ impl From<ManagerError> for ApiError {
             ManagerError::File(file) => return ApiError::from_file(file, message),
             ManagerError::Refused(refusal) => refusal_status(refusal),
             ManagerError::NotResumable(_) => (StatusCode::CONFLICT, "not_resumable"),
+            ManagerError::NotAPort(_) => (StatusCode::UNPROCESSABLE_ENTITY, "not_a_printer"),
             ManagerError::Store(_) | ManagerError::Simulator { .. } | ManagerError::Driver { .. } => {
                 tracing::error!(error = %message, "request failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")

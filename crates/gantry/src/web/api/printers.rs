@@ -8,7 +8,7 @@ use printer::driver::LogLine;
 use serde::{Deserialize, Serialize};
 
 use super::{body, parse_id, ApiError, AppState};
-use crate::manager::{PrinterView, TemperatureSample};
+use crate::manager::{PortView, PrinterView, TemperatureSample};
 
 /// Longest manual command accepted; Marlin's own line buffer is 96 bytes.
 const MAX_COMMAND_LEN: usize = 96;
@@ -123,4 +123,30 @@ pub async fn temperatures(
 ) -> Result<Json<Vec<TemperatureSample>>, ApiError> {
     let number = parse_id("printer", &id)?;
     Ok(Json(state.manager.temperature_history(number)?))
+}
+
+/// Serial ports seen by discovery, with what Gantry makes of each.
+pub async fn ports(State(state): State<AppState>) -> Json<Vec<PortView>> {
+    Json(state.manager.ports())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddRequest {
+    port: String,
+    baud: Option<u32>,
+}
+
+/// *Add printer by port*.
+pub async fn add(
+    State(state): State<AppState>,
+    request: Result<Json<AddRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<PrinterView>), ApiError> {
+    let request = body(request)?;
+    if request.port.trim().is_empty() || request.port.chars().any(char::is_control) {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "bad_request", "name the serial port, e.g. /dev/ttyUSB0"));
+    }
+    let id = state.manager.add_by_port(request.port.trim().into(), request.baud).await?;
+    let view = state.manager.printer(id).ok_or_else(|| ApiError::not_found("the printer vanished"))?;
+    Ok((StatusCode::CREATED, Json(view)))
 }
