@@ -28,13 +28,8 @@ fi
 
 # Build steps below never download: crates come from the local cache (`cargo fetch` once).
 export CARGO_NET_OFFLINE=true
-target_of() {
-  cargo metadata --format-version 1 --no-deps --manifest-path "$1" \
-    | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])'
-}
-# Two target dirs only while src-tauri is its own workspace; the same one once it is a member.
-target_dir=$(target_of src-tauri/Cargo.toml)
-daemon_target_dir=$(target_of Cargo.toml)
+target_dir=$(cargo metadata --format-version 1 --no-deps --manifest-path src-tauri/Cargo.toml \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 out=$target_dir/packages
 rm -rf "$out" && mkdir -p "$out"
 arch=$(dpkg --print-architecture)
@@ -49,11 +44,12 @@ echo "package: desktop .deb in $((SECONDS - started)) s" >&2
 
 # --- the daemon, staged and packed with dpkg-deb ---
 started=$SECONDS
-cargo build --release --locked --manifest-path Cargo.toml -p gantry --bin gantry
+# Through src-tauri's manifest, so the release dependencies the tray build just made are reused.
+cargo build --release --locked --manifest-path src-tauri/Cargo.toml -p gantry --bin gantry
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 pkg=$stage/gantry-daemon
-install -D -m 0755 "$daemon_target_dir/release/gantry" "$pkg/usr/bin/gantry"
+install -D -m 0755 "$target_dir/release/gantry" "$pkg/usr/bin/gantry"
 install -D -m 0644 installers/linux/gantry.service "$pkg/usr/lib/systemd/system/gantry.service"
 install -D -m 0644 installers/linux/70-gantry-printers.rules "$pkg/usr/lib/udev/rules.d/70-gantry-printers.rules"
 install -D -m 0644 installers/linux/pam.d/gantry "$pkg/etc/pam.d/gantry"
@@ -66,7 +62,7 @@ install -d "$pkg/DEBIAN"
 install -m 0755 installers/linux/daemon/postinst installers/linux/daemon/prerm installers/linux/daemon/postrm "$pkg/DEBIAN/"
 echo /etc/pam.d/gantry > "$pkg/DEBIAN/conffiles"
 # Library dependencies as dpkg-shlibdeps finds them in the binary.
-mkdir -p "$stage/src/debian" && printf 'Source: gantry\n\nPackage: gantry-daemon\n' > "$stage/src/debian/control"
+mkdir -p "$stage/src/debian" && printf 'Source: gantry\n\nPackage: gantry-daemon\nArchitecture: any\n' > "$stage/src/debian/control"
 shlibs=$(cd "$stage/src" && dpkg-shlibdeps -O -e"$pkg/usr/bin/gantry" 2>/dev/null | sed -n 's/^shlibs:Depends=//p')
 cat > "$pkg/DEBIAN/control" <<CONTROL
 Package: gantry-daemon

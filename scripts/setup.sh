@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
 # Installs what Gantry needs on Debian 12 and is not there yet. Idempotent and quiet when
-# everything is present. Usage: scripts/setup.sh run|test
-#   run   what building and running Gantry needs
-#   test  that, plus what the test suites need (Chromium, the e2e node modules)
+# everything is present. Usage: scripts/setup.sh run|desktop|test
+#   run      what building and running the daemon needs
+#   desktop  that, plus what the tray app needs (WebKitGTK, the appindicator library)
+#   test     all of that, plus what the test suites need (Chromium, the e2e node modules)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 purpose=${1:-run}
 
 run_packages=(pkg-config libudev-dev build-essential libdbus-1-dev)
-test_packages=(chromium fonts-dejavu-core iproute2 libpam-modules dbus-daemon gnome-keyring libsecret-tools)
+desktop_packages=(libwebkit2gtk-4.1-dev libayatana-appindicator3-dev)
+test_packages=(chromium fonts-dejavu-core iproute2 libpam-modules dbus-daemon gnome-keyring libsecret-tools python3-venv)
 
 missing=()
 want=("${run_packages[@]}")
-[ "$purpose" = test ] && want+=("${test_packages[@]}")
+case "$purpose" in
+  desktop) want+=("${desktop_packages[@]}") ;;
+  test) want+=("${desktop_packages[@]}" "${test_packages[@]}") ;;
+esac
 for pkg in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done

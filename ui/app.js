@@ -1,7 +1,9 @@
 // The dashboard's entry point: wires the live connection to the printer cards, the file
 // library and the job history.
 
+import { showCloudBanner } from "./js/cloud-banner.js";
 import { FileLibrary } from "./js/files.js";
+import "./js/keys.js";
 import { JobHistory } from "./js/history.js";
 import { connect, on } from "./js/live.js";
 import { Ports } from "./js/ports.js";
@@ -43,3 +45,4 @@ on("link", (state) => {
 });
 
 connect();
+showCloudBanner(document.getElementById("cloud-banner"));

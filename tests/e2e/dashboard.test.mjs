@@ -49,7 +49,19 @@ test("the dashboard lists both simulated printers with live temperatures", async
   );
   assert.deepEqual(errors, []);
 
+  // Not linked yet: the Client Cloud Login choices sit above the printers.
+  const banner = page.locator("#cloud-banner");
+  await banner.waitFor();
+  for (const choice of ["Sign in with email and password", "Sign in with your organisation (SSO)", "Work offline"]) {
+    await banner.getByText(choice).waitFor();
+  }
   mkdirSync(shots, { recursive: true });
+  await page.screenshot({ path: join(shots, "cloud-banner.png") });
+  await banner.getByText("Work offline").click();
+  await banner.waitFor({ state: "hidden" });
+  const cloud = await (await page.request.get(`${daemon.url}api/v1/cloud`)).json();
+  assert.equal(cloud.mode, "offline");
+
   await page.waitForTimeout(1500); // let the heaters climb a little for a telling picture
   await page.screenshot({ path: join(shots, "dashboard.png") });
 });

@@ -8,8 +8,7 @@
 #   tests/tray/run.sh --screenshot FILE     # also Chromium opened by *Open dashboard*, saved as FILE
 #
 # Environment: CARGO_TARGET_DIR (where the app is built; the workspace's target by default),
-# GANTRY_BIN (a built `gantry`, for the attach-to-a-running-daemon test; found in the target
-# dir when not set).
+# GANTRY_BIN (the `gantry` daemon for the attach test; the one built here when not set).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -43,6 +42,8 @@ fi
 export CARGO_PROFILE_DEV_DEBUG=0
 manifest=src-tauri/Cargo.toml
 nice -n 10 cargo build --locked --manifest-path "$manifest" --bin gantry-tray
+# The daemon too, for the test that attaches the tray to a running `gantry serve`.
+nice -n 10 cargo build --locked --manifest-path "$manifest" -p gantry --bin gantry
 target_dir=$(cargo metadata --format-version 1 --no-deps --manifest-path "$manifest" \
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 export APP=$target_dir/debug/gantry-tray

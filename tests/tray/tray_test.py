@@ -147,14 +147,27 @@ class Desktop:
 
         self.bus.add_message_handler(on_message)
 
-    async def tray(self, index):
-        """The `index`-th tray item to register (0-based), as a TrayMenu."""
-        if not await wait_for(f"tray item #{index + 1}", lambda: len(self.registrations) > index):
+    def mark(self):
+        """Call before launching an app; pass the result to `tray` to get that app's item."""
+        return len(self.registrations)
+
+    async def tray(self, since):
+        """The tray menu of the newest item registered after `since` whose owner is still on
+        the bus (a second instance that handed over and exited may have registered too)."""
+        async def live_item():
+            for name, path in reversed(self.registrations[since:]):
+                if not path.startswith("/"):
+                    name, path = path, "/StatusNotifierItem"
+                try:
+                    intro = await self.bus.introspect(name, path)
+                except Exception:  # the owner left the bus
+                    continue
+                return name, path, intro
             return None
-        name, path = self.registrations[index]
-        if not path.startswith("/"):
-            name, path = path, "/StatusNotifierItem"
-        intro = await self.bus.introspect(name, path)
+        found = await wait_for("a tray item to register", live_item)
+        if found is None:
+            return None
+        name, path, intro = found
         item = self.bus.get_proxy_object(name, path, intro).get_interface("org.kde.StatusNotifierItem")
         menu_path = await item.get_menu()
         mintro = await self.bus.introspect(name, menu_path)
@@ -231,9 +244,10 @@ async def in_process_suite(desktop, app, work):
     autostart = os.path.join(os.environ["HOME"], ".config", "autostart", "gantry-tray.desktop")
     args = ["--port", str(port), "--data-dir", data, "--simulate", "2"]
     app_log = open(os.path.join(work, "app.log"), "w")
+    since = desktop.mark()
     proc = await launch(app, *args, log=app_log)
 
-    tray = await desktop.tray(0)
+    tray = await desktop.tray(since)
     if not check("tray icon registers with the desktop", tray is not None):
         proc.kill()
         return
@@ -337,8 +351,9 @@ async def attach_suite(desktop, app, work, daemon_bin):
         if not check("a gantry serve daemon starts", await wait_for("the daemon", lambda: status(port))):
             return
         app_log = open(os.path.join(work, "app-attached.log"), "w")
+        since = desktop.mark()
         proc = await launch(app, "--port", str(port), "--data-dir", os.path.join(work, "tray-data"), log=app_log)
-        tray = await desktop.tray(1)
+        tray = await desktop.tray(since)
         if not check("the attached tray registers its icon", tray is not None):
             proc.kill()
             return

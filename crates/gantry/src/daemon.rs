@@ -67,7 +67,11 @@ impl Daemon {
         let access = Arc::new(Access::start(store.clone(), &data_dir, binder).await?);
         let addresses = access.binder().addresses().await;
         for job in store.interrupt_orphaned_jobs().await? {
-            tracing::warn!(job = job.id, line = job.acked_line, "a print was cut short by a crash; it can be resumed");
+            tracing::warn!(
+                job = job.id,
+                line = job.acked_line,
+                "a print was cut short by a crash; it can be resumed"
+            );
         }
         let files = crate::files::FileLibrary::open(data_dir.join("files"), store.clone())
             .with_context(|| format!("cannot open the file library in {}", data_dir.display()))?;
@@ -81,9 +85,10 @@ impl Daemon {
             data_dir: data_dir.clone(),
             started_at: crate::store::now(),
         });
-        let cloud = crate::cloud::CloudService::start(store.clone(), manager.clone(), data_dir.clone())
-            .await
-            .context("cannot start the cloud link")?;
+        let cloud =
+            crate::cloud::CloudService::start(store.clone(), manager.clone(), data_dir.clone())
+                .await
+                .context("cannot start the cloud link")?;
         access.set_owner_verifier(Some(Arc::new(crate::cloud::owner::CloudOwner::new(
             store.clone(),
             cloud.linked_flag(),

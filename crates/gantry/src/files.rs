@@ -15,6 +15,8 @@ use crate::store::{FileRow, Store, StoreError};
 
 /// Upload size limit when the settings name none: 2 GiB.
 pub const DEFAULT_UPLOAD_LIMIT: u64 = 2 << 30;
+/// Settings key of the upload size limit in bytes.
+pub const UPLOAD_LIMIT_SETTING: &str = "upload_limit_bytes";
 /// Longest file name kept, in bytes.
 const MAX_NAME: usize = 200;
 /// Extensions accepted as plain G-code.
@@ -30,7 +32,9 @@ pub enum FileError {
     Unsupported(String),
     #[error("the file is larger than the upload limit of {limit} bytes")]
     TooLarge { limit: u64 },
-    #[error("the upload was cut off before it finished ({received} bytes arrived); nothing was kept")]
+    #[error(
+        "the upload was cut off before it finished ({received} bytes arrived); nothing was kept"
+    )]
     Incomplete { received: u64 },
     #[error("there is no file with id {0}")]
     NotFound(i64),
@@ -64,6 +68,15 @@ impl FileLibrary {
         Ok(FileLibrary { dir, store })
     }
 
+    /// The largest upload accepted, from the settings.
+    pub async fn upload_limit(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .store
+            .setting::<u64>(UPLOAD_LIMIT_SETTING)
+            .await?
+            .unwrap_or(DEFAULT_UPLOAD_LIMIT))
+    }
+
     pub fn path_of(&self, name: &str) -> PathBuf {
         self.dir.join(name)
     }
@@ -73,7 +86,13 @@ impl FileLibrary {
     }
 
     /// Streams `body` into the library as `name`. Nothing is left behind unless it all arrives.
-    pub async fn upload<S, E>(&self, name: &str, body: S, limit: u64, replace: bool) -> Result<FileRow, FileError>
+    pub async fn upload<S, E>(
+        &self,
+        name: &str,
+        body: S,
+        limit: u64,
+        replace: bool,
+    ) -> Result<FileRow, FileError>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
@@ -82,7 +101,11 @@ impl FileLibrary {
         if !replace && self.store.file_by_name(&name).await?.is_some() {
             return Err(FileError::Exists(name));
         }
-        let part = self.dir.join(format!("{PART_PREFIX}{}-{}", std::process::id(), UPLOADS.fetch_add(1, Ordering::Relaxed)));
+        let part = self.dir.join(format!(
+            "{PART_PREFIX}{}-{}",
+            std::process::id(),
+            UPLOADS.fetch_add(1, Ordering::Relaxed)
+        ));
         let result = receive(&part, body, limit).await;
         let size = match result {
             Ok(size) => size,
@@ -94,7 +117,9 @@ impl FileLibrary {
         let final_path = self.path_of(&name);
         tokio::fs::rename(&part, &final_path).await?;
         let metadata = scan(final_path).await;
-        let json = metadata.as_ref().and_then(|m| serde_json::to_string(m).ok());
+        let json = metadata
+            .as_ref()
+            .and_then(|m| serde_json::to_string(m).ok());
         let row = self.store.put_file(&name, size, json.as_deref()).await?;
         let thumbnail = self.thumbnail_path(row.id);
         match metadata.and_then(|m| m.thumbnail) {
@@ -112,7 +137,9 @@ impl FileLibrary {
     }
 
     pub async fn metadata(&self, row: &FileRow) -> Option<Metadata> {
-        row.metadata.as_deref().and_then(|text| serde_json::from_str(text).ok())
+        row.metadata
+            .as_deref()
+            .and_then(|text| serde_json::from_str(text).ok())
     }
 
     pub async fn thumbnail(&self, id: i64) -> Option<Vec<u8>> {
@@ -195,16 +222,30 @@ pub fn sanitize(raw: &str) -> Result<String, FileError> {
     let base = raw.rsplit(['/', '\\']).next().unwrap_or("").trim();
     let cleaned: String = base
         .chars()
-        .map(|c| if c.is_control() || "<>:\"|?*".contains(c) { '_' } else { c })
+        .map(|c| {
+            if c.is_control() || "<>:\"|?*".contains(c) {
+                '_'
+            } else {
+                c
+            }
+        })
         .collect();
-    let cleaned = cleaned.trim_start_matches(['.', ' ']).trim_end_matches([' ', '.']).to_string();
+    let cleaned = cleaned
+        .trim_start_matches(['.', ' '])
+        .trim_end_matches([' ', '.'])
+        .to_string();
     let (stem, extension) = match cleaned.rsplit_once('.') {
         Some((stem, ext)) if !stem.is_empty() => (stem.to_string(), ext.to_ascii_lowercase()),
-        _ => return Err(FileError::BadName(format!("`{raw}` has no file extension; upload a .gcode file"))),
+        _ => {
+            return Err(FileError::BadName(format!(
+                "`{raw}` has no file extension; upload a .gcode file"
+            )))
+        }
     };
     if extension == "bgcode" {
         return Err(FileError::Unsupported(
-            "binary G-code (.bgcode) is not supported yet; export plain .gcode from the slicer".into(),
+            "binary G-code (.bgcode) is not supported yet; export plain .gcode from the slicer"
+                .into(),
         ));
     }
     if !GCODE_EXTENSIONS.contains(&extension.as_str()) {
@@ -231,16 +272,27 @@ mod tests {
         assert_eq!(sanitize("/abs/path/part.gco").unwrap(), "part.gco");
         assert_eq!(sanitize(".hidden.gcode").unwrap(), "hidden.gcode");
         assert_eq!(sanitize("a\u{0}b\nc?.g").unwrap(), "a_b_c_.g");
-        assert_eq!(sanitize("Über Teil (2).gcode").unwrap(), "Über Teil (2).gcode");
+        assert_eq!(
+            sanitize("Über Teil (2).gcode").unwrap(),
+            "Über Teil (2).gcode"
+        );
         let long = format!("{}.gcode", "x".repeat(500));
         assert_eq!(sanitize(&long).unwrap().len(), MAX_NAME);
     }
 
     #[test]
     fn only_plain_gcode_is_accepted() {
-        assert!(matches!(sanitize("part.bgcode"), Err(FileError::Unsupported(m)) if m.contains("bgcode")));
-        assert!(matches!(sanitize("model.stl"), Err(FileError::Unsupported(_))));
-        assert!(matches!(sanitize("noextension"), Err(FileError::BadName(_))));
+        assert!(
+            matches!(sanitize("part.bgcode"), Err(FileError::Unsupported(m)) if m.contains("bgcode"))
+        );
+        assert!(matches!(
+            sanitize("model.stl"),
+            Err(FileError::Unsupported(_))
+        ));
+        assert!(matches!(
+            sanitize("noextension"),
+            Err(FileError::BadName(_))
+        ));
         assert!(matches!(sanitize("../.."), Err(FileError::BadName(_))));
         assert!(matches!(sanitize(".gcode"), Err(FileError::BadName(_))));
         assert!(matches!(sanitize(""), Err(FileError::BadName(_))));

@@ -771,3 +771,98 @@ async fn a_headless_box_keeps_tokens_in_a_private_file_and_says_so() {
         assert_eq!(mode & 0o777, 0o600);
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sso_refuses_a_forged_state() {
+    let cloud = TestCloud::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let output = gantry(&dir.path().join("data"))
+        .args([
+            "login",
+            "--sso",
+            "--issuer",
+            &cloud.issuer,
+            "--client-id",
+            "gantry",
+            "--cloud-url",
+            &cloud.cloud,
+        ])
+        .env("GANTRY_SECRETS", "file")
+        .env("BROWSER", test_cloud::script("forged-browser.mjs"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(
+        text(&output).contains("a state that does not match this sign-in"),
+        "{}",
+        text(&output)
+    );
+    assert!(cloud.state().await["logins"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_skewed_clock_is_warned_about() {
+    let cloud = TestCloud::start(&[("TEST_CLOUD_DATE_SKEW", "600")]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = gantry(&dir.path().join("data"))
+        .args(["login", "--email", ADA.0, "--cloud-url", &cloud.cloud])
+        .env("GANTRY_SECRETS", "file")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{}", ADA.1).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let shown = text(&output);
+    assert!(output.status.success(), "{shown}");
+    assert!(
+        shown.contains("SSO and MFA may fail; check this computer's clock"),
+        "{shown}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_zipped_cloud_job_is_unpacked_and_printed() {
+    use std::io::Write as _;
+    private_secrets();
+    let cloud = TestCloud::start(&[]);
+    let daemon = Daemon::start(&["--simulate", "1"]);
+    assert!(login(&daemon.data_dir, &cloud, ADA).status.success());
+    cloud
+        .wait_for("the printer to report", |s| !reports(s).is_empty())
+        .await;
+    let mut packed = std::io::Cursor::new(Vec::new());
+    {
+        let mut writer = zip::ZipWriter::new(&mut packed);
+        let options = zip::write::SimpleFileOptions::default();
+        writer.start_file("readme.txt", options).unwrap();
+        writer.write_all(b"print the other one").unwrap();
+        writer.start_file("models/bracket.gcode", options).unwrap();
+        writer.write_all(&gcode(200)).unwrap();
+        writer.finish().unwrap();
+    }
+    let packed = packed.into_inner();
+    cloud.put_file("job.zip", &packed).await;
+    cloud
+        .command(
+            "gcodes",
+            json!([cloud.file_url("job.zip")]),
+            json!({"is_link": true, "job_id": "J-ZIP", "filename": "job.zip", "size": packed.len(), "zip": true}),
+        )
+        .await;
+    let state = cloud
+        .wait_for("the unpacked file to print and finish", |s| {
+            reports(s)
+                .iter()
+                .any(|r| r["state"] == "ready" && r["percent"] == 100)
+        })
+        .await;
+    assert!(
+        reports(&state)
+            .iter()
+            .any(|r| r["filename"] == "bracket.gcode"),
+        "{:?}",
+        reports(&state)
+    );
+}

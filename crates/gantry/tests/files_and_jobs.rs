@@ -21,14 +21,27 @@ fn gcode(moves: usize) -> String {
     );
     for i in 0..moves {
         if i % 100 == 0 {
-            text.push_str(&format!(";LAYER_CHANGE\n;Z:{:.1}\nG1 Z{:.1}\n", 0.2 * (i / 100 + 1) as f64, 0.2 * (i / 100 + 1) as f64));
+            text.push_str(&format!(
+                ";LAYER_CHANGE\n;Z:{:.1}\nG1 Z{:.1}\n",
+                0.2 * (i / 100 + 1) as f64,
+                0.2 * (i / 100 + 1) as f64
+            ));
         }
-        text.push_str(&format!("G1 X{} Y{} E0.05 F1800\n", 10 + i % 50, 10 + (i / 50) % 50));
+        text.push_str(&format!(
+            "G1 X{} Y{} E0.05 F1800\n",
+            10 + i % 50,
+            10 + (i / 50) % 50
+        ));
     }
     text
 }
 
-async fn upload(http: &Client, daemon: &Daemon, name: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
+async fn upload(
+    http: &Client,
+    daemon: &Daemon,
+    name: &str,
+    body: impl Into<reqwest::Body>,
+) -> reqwest::Response {
     http.post(daemon.url("/api/v1/files"))
         .query(&[("name", name)])
         .body(body)
@@ -40,20 +53,42 @@ async fn upload(http: &Client, daemon: &Daemon, name: &str, body: impl Into<reqw
 async fn ready_printer(http: &Client, daemon: &Daemon) -> i64 {
     let deadline = Instant::now() + PATIENCE;
     loop {
-        let printers: Vec<Value> = http.get(daemon.url("/api/v1/printers")).send().await.unwrap().json().await.unwrap();
+        let printers: Vec<Value> = http
+            .get(daemon.url("/api/v1/printers"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         if let Some(p) = printers.iter().find(|p| p["state"] == "ready") {
             return p["id"].as_i64().unwrap();
         }
-        assert!(Instant::now() < deadline, "no printer became ready: {printers:?}");
+        assert!(
+            Instant::now() < deadline,
+            "no printer became ready: {printers:?}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
 async fn printer(http: &Client, daemon: &Daemon, id: i64) -> Value {
-    http.get(daemon.url(&format!("/api/v1/printers/{id}"))).send().await.unwrap().json().await.unwrap()
+    http.get(daemon.url(&format!("/api/v1/printers/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
-async fn wait_until(http: &Client, daemon: &Daemon, id: i64, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+async fn wait_until(
+    http: &Client,
+    daemon: &Daemon,
+    id: i64,
+    what: &str,
+    check: impl Fn(&Value) -> bool,
+) -> Value {
     let deadline = Instant::now() + PATIENCE;
     loop {
         let p = printer(http, daemon, id).await;
@@ -68,7 +103,10 @@ async fn wait_until(http: &Client, daemon: &Daemon, id: i64, what: &str, check: 
 async fn error_code(response: reqwest::Response) -> (u16, String) {
     let status = response.status().as_u16();
     let body: Value = response.json().await.unwrap();
-    (status, body["error"]["code"].as_str().unwrap_or("").to_string())
+    (
+        status,
+        body["error"]["code"].as_str().unwrap_or("").to_string(),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -86,15 +124,41 @@ async fn uploads_are_checked_named_safely_and_never_half_kept() {
     assert!(files_dir.join("benchy.gcode").exists());
     assert!(!daemon.data_dir.join("etc").exists());
 
-    assert_eq!(error_code(upload(&http, &daemon, "benchy.gcode", "G28\n").await).await, (409, "exists".into()));
-    let replaced = http.post(daemon.url("/api/v1/files")).query(&[("name", "benchy.gcode"), ("overwrite", "true")]).body("G28\n").send().await.unwrap();
+    assert_eq!(
+        error_code(upload(&http, &daemon, "benchy.gcode", "G28\n").await).await,
+        (409, "exists".into())
+    );
+    let replaced = http
+        .post(daemon.url("/api/v1/files"))
+        .query(&[("name", "benchy.gcode"), ("overwrite", "true")])
+        .body("G28\n")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(replaced.status(), StatusCode::CREATED);
 
-    assert_eq!(error_code(upload(&http, &daemon, "part.bgcode", "GCDE\u{1}\0\0\0").await).await, (415, "unsupported_file".into()));
-    assert_eq!(error_code(upload(&http, &daemon, "sneaky.gcode", "GCDE\u{1}\0\0\0").await).await, (415, "unsupported_file".into()));
-    assert_eq!(error_code(upload(&http, &daemon, "model.stl", "solid x").await).await, (415, "unsupported_file".into()));
-    assert_eq!(error_code(upload(&http, &daemon, "..", "G28").await).await, (400, "bad_name".into()));
-    let nameless = http.post(daemon.url("/api/v1/files")).body("G28").send().await.unwrap();
+    assert_eq!(
+        error_code(upload(&http, &daemon, "part.bgcode", "GCDE\u{1}\0\0\0").await).await,
+        (415, "unsupported_file".into())
+    );
+    assert_eq!(
+        error_code(upload(&http, &daemon, "sneaky.gcode", "GCDE\u{1}\0\0\0").await).await,
+        (415, "unsupported_file".into())
+    );
+    assert_eq!(
+        error_code(upload(&http, &daemon, "model.stl", "solid x").await).await,
+        (415, "unsupported_file".into())
+    );
+    assert_eq!(
+        error_code(upload(&http, &daemon, "..", "G28").await).await,
+        (400, "bad_name".into())
+    );
+    let nameless = http
+        .post(daemon.url("/api/v1/files"))
+        .body("G28")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_code(nameless).await, (400, "bad_name".into()));
 
     // A name that is not valid UTF-8 when percent-decoded.
@@ -102,11 +166,24 @@ async fn uploads_are_checked_named_safely_and_never_half_kept() {
     assert!(raw.starts_with("HTTP/1.1 400"), "{raw}");
 
     // Over the limit: refused up front by Content-Length, and while streaming without one.
-    http.patch(daemon.url("/api/v1/files/1")).json(&json!({"name": "cube.gcode"})).send().await.unwrap();
+    http.patch(daemon.url("/api/v1/files/1"))
+        .json(&json!({"name": "cube.gcode"}))
+        .send()
+        .await
+        .unwrap();
     set_upload_limit(&daemon, 1000).await;
-    assert_eq!(error_code(upload(&http, &daemon, "big.gcode", gcode(200)).await).await, (413, "too_large".into()));
+    assert_eq!(
+        error_code(upload(&http, &daemon, "big.gcode", gcode(200)).await).await,
+        (413, "too_large".into())
+    );
     let chunks: Vec<Result<String, std::io::Error>> = (0..50).map(|_| Ok(gcode(2))).collect();
-    let streamed = upload(&http, &daemon, "big2.gcode", reqwest::Body::wrap_stream(futures_util::stream::iter(chunks))).await;
+    let streamed = upload(
+        &http,
+        &daemon,
+        "big2.gcode",
+        reqwest::Body::wrap_stream(futures_util::stream::iter(chunks)),
+    )
+    .await;
     assert_eq!(error_code(streamed).await, (413, "too_large".into()));
 
     // Cut off half-way: the connection drops after half the declared bytes.
@@ -116,28 +193,63 @@ async fn uploads_are_checked_named_safely_and_never_half_kept() {
     drop(stream);
     tokio::time::sleep(Duration::from_millis(500)).await;
 
-    let names: Vec<String> = std::fs::read_dir(&files_dir).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    let names: Vec<String> = std::fs::read_dir(&files_dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
     let mut visible: Vec<&String> = names.iter().filter(|n| !n.starts_with('.')).collect();
     visible.sort();
-    assert_eq!(visible, ["cube.gcode"], "no partial or refused upload is kept: {names:?}");
-    let listed: Vec<Value> = http.get(daemon.url("/api/v1/files")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        visible,
+        ["cube.gcode"],
+        "no partial or refused upload is kept: {names:?}"
+    );
+    let listed: Vec<Value> = http
+        .get(daemon.url("/api/v1/files"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(listed.len(), 1);
 
-    let deleted = http.delete(daemon.url("/api/v1/files/1")).send().await.unwrap();
+    let deleted = http
+        .delete(daemon.url("/api/v1/files/1"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
-    assert_eq!(error_code(http.delete(daemon.url("/api/v1/files/1")).send().await.unwrap()).await, (404, "not_found".into()));
+    assert_eq!(
+        error_code(
+            http.delete(daemon.url("/api/v1/files/1"))
+                .send()
+                .await
+                .unwrap()
+        )
+        .await,
+        (404, "not_found".into())
+    );
 }
 
 /// The upload limit lives in the settings; the test sets it through the database file the
 /// daemon uses, as an administrator's tool would.
 async fn set_upload_limit(daemon: &Daemon, limit: u64) {
-    let store = gantry::store::Store::open(&daemon.data_dir.join("gantry.db")).await.unwrap();
-    store.set_setting("upload_limit_bytes", &limit).await.unwrap();
+    let store = gantry::store::Store::open(&daemon.data_dir.join("gantry.db"))
+        .await
+        .unwrap();
+    store
+        .set_setting("upload_limit_bytes", &limit)
+        .await
+        .unwrap();
 }
 
 fn raw_request(port: u16, request: &str) -> String {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     stream.write_all(request.as_bytes()).unwrap();
     let mut response = String::new();
     let _ = stream.read_to_string(&mut response);
@@ -149,50 +261,199 @@ async fn a_print_runs_with_progress_pause_resume_and_lands_in_the_history() {
     let daemon = Daemon::start(&["--simulate", "1"]);
     let http = Client::new();
     let id = ready_printer(&http, &daemon).await;
-    let file: Value = upload(&http, &daemon, "cube.gcode", gcode(1500)).await.json().await.unwrap();
+    let file: Value = upload(&http, &daemon, "cube.gcode", gcode(1500))
+        .await
+        .json()
+        .await
+        .unwrap();
     let file_id = file["id"].as_i64().unwrap();
 
     // Bad requests first.
-    assert_eq!(error_code(http.post(daemon.url("/api/v1/printers/99/job")).json(&json!({"file_id": file_id})).send().await.unwrap()).await, (404, "not_found".into()));
-    assert_eq!(error_code(http.post(daemon.url(&format!("/api/v1/printers/{id}/job"))).json(&json!({"file_id": 999})).send().await.unwrap()).await, (404, "not_found".into()));
-    assert_eq!(error_code(http.post(daemon.url(&format!("/api/v1/printers/{id}/job"))).json(&json!({"file_id": "one"})).send().await.unwrap()).await, (400, "bad_request".into()));
-    assert_eq!(error_code(http.post(daemon.url(&format!("/api/v1/printers/{id}/job/pause"))).send().await.unwrap()).await, (409, "no_job".into()));
-    assert_eq!(error_code(http.post(daemon.url(&format!("/api/v1/printers/{id}/job/explode"))).send().await.unwrap()).await, (404, "not_found".into()));
+    assert_eq!(
+        error_code(
+            http.post(daemon.url("/api/v1/printers/99/job"))
+                .json(&json!({"file_id": file_id}))
+                .send()
+                .await
+                .unwrap()
+        )
+        .await,
+        (404, "not_found".into())
+    );
+    assert_eq!(
+        error_code(
+            http.post(daemon.url(&format!("/api/v1/printers/{id}/job")))
+                .json(&json!({"file_id": 999}))
+                .send()
+                .await
+                .unwrap()
+        )
+        .await,
+        (404, "not_found".into())
+    );
+    assert_eq!(
+        error_code(
+            http.post(daemon.url(&format!("/api/v1/printers/{id}/job")))
+                .json(&json!({"file_id": "one"}))
+                .send()
+                .await
+                .unwrap()
+        )
+        .await,
+        (400, "bad_request".into())
+    );
+    assert_eq!(
+        error_code(
+            http.post(daemon.url(&format!("/api/v1/printers/{id}/job/pause")))
+                .send()
+                .await
+                .unwrap()
+        )
+        .await,
+        (409, "no_job".into())
+    );
+    assert_eq!(
+        error_code(
+            http.post(daemon.url(&format!("/api/v1/printers/{id}/job/explode")))
+                .send()
+                .await
+                .unwrap()
+        )
+        .await,
+        (404, "not_found".into())
+    );
 
-    let started = http.post(daemon.url(&format!("/api/v1/printers/{id}/job"))).json(&json!({"file_id": file_id})).send().await.unwrap();
+    let started = http
+        .post(daemon.url(&format!("/api/v1/printers/{id}/job")))
+        .json(&json!({"file_id": file_id}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(started.status(), StatusCode::CREATED);
     let job: Value = started.json().await.unwrap();
     assert_eq!(job["state"], "printing");
 
-    let printing = wait_until(&http, &daemon, id, "progress", |p| p["job"]["progress"].as_f64().is_some_and(|v| v > 0.0)).await;
+    let printing = wait_until(&http, &daemon, id, "progress", |p| {
+        p["job"]["progress"].as_f64().is_some_and(|v| v > 0.0)
+    })
+    .await;
     assert_eq!(printing["state"], "printing");
     assert_eq!(printing["job"]["file_name"], "cube.gcode");
-    assert_eq!(error_code(http.post(daemon.url(&format!("/api/v1/printers/{id}/job"))).json(&json!({"file_id": file_id})).send().await.unwrap()).await, (409, "printer_busy".into()));
-    assert_eq!(error_code(http.post(daemon.url(&format!("/api/v1/printers/{id}/commands"))).json(&json!({"command": "G28"})).send().await.unwrap()).await, (409, "unsafe_command".into()));
-    assert_eq!(error_code(http.delete(daemon.url(&format!("/api/v1/files/{file_id}"))).send().await.unwrap()).await, (409, "file_in_use".into()));
+    assert_eq!(
+        error_code(
+            http.post(daemon.url(&format!("/api/v1/printers/{id}/job")))
+                .json(&json!({"file_id": file_id}))
+                .send()
+                .await
+                .unwrap()
+        )
+        .await,
+        (409, "printer_busy".into())
+    );
+    assert_eq!(
+        error_code(
+            http.post(daemon.url(&format!("/api/v1/printers/{id}/commands")))
+                .json(&json!({"command": "G28"}))
+                .send()
+                .await
+                .unwrap()
+        )
+        .await,
+        (409, "unsafe_command".into())
+    );
+    assert_eq!(
+        error_code(
+            http.delete(daemon.url(&format!("/api/v1/files/{file_id}")))
+                .send()
+                .await
+                .unwrap()
+        )
+        .await,
+        (409, "file_in_use".into())
+    );
 
-    assert_eq!(http.post(daemon.url(&format!("/api/v1/printers/{id}/job/pause"))).send().await.unwrap().status(), StatusCode::ACCEPTED);
+    assert_eq!(
+        http.post(daemon.url(&format!("/api/v1/printers/{id}/job/pause")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::ACCEPTED
+    );
     let paused = wait_until(&http, &daemon, id, "pause", |p| p["state"] == "paused").await;
     assert_eq!(paused["job"]["paused"], true);
-    assert_eq!(http.post(daemon.url(&format!("/api/v1/printers/{id}/job/resume"))).send().await.unwrap().status(), StatusCode::ACCEPTED);
-    wait_until(&http, &daemon, id, "the end of the print", |p| p["state"] == "ready" && p["job"].is_null()).await;
+    assert_eq!(
+        http.post(daemon.url(&format!("/api/v1/printers/{id}/job/resume")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::ACCEPTED
+    );
+    wait_until(&http, &daemon, id, "the end of the print", |p| {
+        p["state"] == "ready" && p["job"].is_null()
+    })
+    .await;
 
-    let history: Vec<Value> = http.get(daemon.url(&format!("/api/v1/printers/{id}/jobs"))).send().await.unwrap().json().await.unwrap();
+    let history: Vec<Value> = http
+        .get(daemon.url(&format!("/api/v1/printers/{id}/jobs")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(history.len(), 1);
     assert_eq!(history[0]["state"], "finished", "{history:?}");
     assert_eq!(history[0]["acked_bytes"], history[0]["total_bytes"]);
     assert!(history[0]["ended_at"].is_string());
-    let console: Vec<Value> = http.get(daemon.url(&format!("/api/v1/printers/{id}/console"))).send().await.unwrap().json().await.unwrap();
-    assert!(console.iter().any(|l| l["direction"] == "sent" && l["text"].as_str().unwrap().contains("M400")), "{console:?}");
-    let temps: Vec<Value> = http.get(daemon.url(&format!("/api/v1/printers/{id}/temperatures"))).send().await.unwrap().json().await.unwrap();
+    let console: Vec<Value> = http
+        .get(daemon.url(&format!("/api/v1/printers/{id}/console")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        console
+            .iter()
+            .any(|l| l["direction"] == "sent" && l["text"].as_str().unwrap().contains("M400")),
+        "{console:?}"
+    );
+    let temps: Vec<Value> = http
+        .get(daemon.url(&format!("/api/v1/printers/{id}/temperatures")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(!temps.is_empty());
 
     // Cancel a second run.
-    http.post(daemon.url(&format!("/api/v1/printers/{id}/job"))).json(&json!({"file_id": file_id})).send().await.unwrap();
-    wait_until(&http, &daemon, id, "a second start", |p| p["state"] == "printing").await;
-    http.post(daemon.url(&format!("/api/v1/printers/{id}/job/cancel"))).send().await.unwrap();
+    http.post(daemon.url(&format!("/api/v1/printers/{id}/job")))
+        .json(&json!({"file_id": file_id}))
+        .send()
+        .await
+        .unwrap();
+    wait_until(&http, &daemon, id, "a second start", |p| {
+        p["state"] == "printing"
+    })
+    .await;
+    http.post(daemon.url(&format!("/api/v1/printers/{id}/job/cancel")))
+        .send()
+        .await
+        .unwrap();
     wait_until(&http, &daemon, id, "the cancel", |p| p["state"] == "ready").await;
-    let history: Vec<Value> = http.get(daemon.url("/api/v1/jobs")).send().await.unwrap().json().await.unwrap();
+    let history: Vec<Value> = http
+        .get(daemon.url("/api/v1/jobs"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(history[0]["state"], "cancelled");
 }
 
@@ -201,43 +462,108 @@ async fn a_print_cut_short_by_a_crash_is_interrupted_and_resumes_from_its_line()
     let mut daemon = Daemon::start(&["--simulate", "1"]);
     let http = Client::new();
     let id = ready_printer(&http, &daemon).await;
-    let file: Value = upload(&http, &daemon, "tall.gcode", gcode(20_000)).await.json().await.unwrap();
-    http.post(daemon.url(&format!("/api/v1/printers/{id}/job"))).json(&json!({"file_id": file["id"]})).send().await.unwrap();
+    let file: Value = upload(&http, &daemon, "tall.gcode", gcode(20_000))
+        .await
+        .json()
+        .await
+        .unwrap();
+    http.post(daemon.url(&format!("/api/v1/printers/{id}/job")))
+        .json(&json!({"file_id": file["id"]}))
+        .send()
+        .await
+        .unwrap();
     // Past at least one journal checkpoint.
-    wait_until(&http, &daemon, id, "progress", |p| p["job"]["line"].as_u64().is_some_and(|l| l > 50)).await;
+    wait_until(&http, &daemon, id, "progress", |p| {
+        p["job"]["line"].as_u64().is_some_and(|l| l > 50)
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let mut child = daemon.child.take().unwrap();
     child.kill().unwrap(); // SIGKILL: no chance to write anything more
     child.wait().unwrap();
 
     let daemon = Daemon::restart(daemon, &["--simulate", "1"]);
-    let jobs: Vec<Value> = http.get(daemon.url("/api/v1/jobs")).send().await.unwrap().json().await.unwrap();
+    let jobs: Vec<Value> = http
+        .get(daemon.url("/api/v1/jobs"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(jobs[0]["state"], "interrupted", "{jobs:?}");
     let line = jobs[0]["acked_line"].as_i64().unwrap();
     assert!(line > 0, "the journal kept a checkpoint: {jobs:?}");
-    assert!(jobs[0]["message"].as_str().unwrap().contains("crash"), "{jobs:?}");
+    assert!(
+        jobs[0]["message"].as_str().unwrap().contains("crash"),
+        "{jobs:?}"
+    );
 
     let id = ready_printer(&http, &daemon).await;
-    let resumed = http.post(daemon.url(&format!("/api/v1/jobs/{}/resume", jobs[0]["id"]))).send().await.unwrap();
+    let resumed = http
+        .post(daemon.url(&format!("/api/v1/jobs/{}/resume", jobs[0]["id"])))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resumed.status(), StatusCode::CREATED);
     let resumed: Value = resumed.json().await.unwrap();
     assert_eq!(resumed["resumed_from_line"], line);
     assert_eq!(resumed["resumed_job_id"], jobs[0]["id"]);
-    let running = wait_until(&http, &daemon, id, "the resumed print", |p| p["job"]["resumed_from_line"].is_u64()).await;
+    let running = wait_until(&http, &daemon, id, "the resumed print", |p| {
+        p["job"]["resumed_from_line"].is_u64()
+    })
+    .await;
     assert!(running["job"]["progress"].as_f64().unwrap() > 0.0);
     // The preamble heats and waits, then homes X and Y only (never Z onto the part).
     let deadline = Instant::now() + PATIENCE;
     loop {
-        let console: Vec<Value> = http.get(daemon.url(&format!("/api/v1/printers/{id}/console"))).send().await.unwrap().json().await.unwrap();
-        let sent: Vec<String> = console.iter().filter(|l| l["direction"] == "sent").map(|l| l["text"].as_str().unwrap().to_string()).collect();
-        assert!(!sent.iter().any(|l| l.contains("G28") && !l.contains("G28 X Y")), "never a Z home: {sent:?}");
+        let console: Vec<Value> = http
+            .get(daemon.url(&format!("/api/v1/printers/{id}/console")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let sent: Vec<String> = console
+            .iter()
+            .filter(|l| l["direction"] == "sent")
+            .map(|l| l["text"].as_str().unwrap().to_string())
+            .collect();
+        assert!(
+            !sent
+                .iter()
+                .any(|l| l.contains("G28") && !l.contains("G28 X Y")),
+            "never a Z home: {sent:?}"
+        );
         if sent.iter().any(|l| l.contains("G28 X Y")) {
             break;
         }
-        assert!(Instant::now() < deadline, "the resume preamble never homed X/Y: {sent:?}");
+        assert!(
+            Instant::now() < deadline,
+            "the resume preamble never homed X/Y: {sent:?}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
-    assert_eq!(error_code(http.post(daemon.url("/api/v1/jobs/999/resume")).send().await.unwrap()).await, (404, "not_found".into()));
-    assert_eq!(error_code(http.post(daemon.url(&format!("/api/v1/jobs/{}/resume", resumed["id"]))).send().await.unwrap()).await, (409, "not_resumable".into()));
+    assert_eq!(
+        error_code(
+            http.post(daemon.url("/api/v1/jobs/999/resume"))
+                .send()
+                .await
+                .unwrap()
+        )
+        .await,
+        (404, "not_found".into())
+    );
+    assert_eq!(
+        error_code(
+            http.post(daemon.url(&format!("/api/v1/jobs/{}/resume", resumed["id"])))
+                .send()
+                .await
+                .unwrap()
+        )
+        .await,
+        (409, "not_resumable".into())
+    );
 }

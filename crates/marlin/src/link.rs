@@ -267,6 +267,8 @@ pub struct Link {
     last_activity: Instant,
     timeouts: u32,
     pending_error: Option<String>,
+    /// A hello was re-sent after a `start` banner, so one more `ok` than expected may come.
+    spare_hello_ok: bool,
 }
 
 const LONG_RUNNING: &[&str] = &[
@@ -335,6 +337,7 @@ impl Link {
             last_activity: now,
             timeouts: 0,
             pending_error: None,
+            spare_hello_ok: false,
         };
         link.hello(now);
         link
@@ -431,6 +434,7 @@ impl Link {
             Response::FirmwareInfo(fields) => {
                 if self.phase == Phase::Identify {
                     self.gathering.add_fields(&fields);
+                    self.spare_hello_ok = false;
                 }
                 self.collect(line);
             }
@@ -493,6 +497,20 @@ impl Link {
         }
         let carries_data = ok.temperatures.is_some() || !ok.rest.is_empty();
         let suspect = std::mem::take(&mut self.suspect) && self.phase != Phase::Hello;
+
+        // A `start` banner during the hello makes the link say hello again, and the firmware
+        // may answer both hellos. A plain `ok` in the identify phase before any M115 report line
+        // is then the answer to the first hello, not to M115: skip it once. (If it was M115's
+        // after all, the connect timeout asks again.)
+        if self.phase == Phase::Identify
+            && self.spare_hello_ok
+            && ok.line.is_none()
+            && !carries_data
+            && self.gathering == FirmwareInfo::default()
+        {
+            self.spare_hello_ok = false;
+            return;
+        }
 
         let mut accepted = None;
         if let Some(rejection) = self.rejection.take() {
@@ -709,6 +727,7 @@ impl Link {
         if self.phase == Phase::Connected || self.state == LinkState::Halted {
             self.events.push_back(Event::Reset);
         }
+        self.spare_hello_ok = self.phase == Phase::Hello;
         self.hello_attempts = 0;
         self.rehello(now);
     }

@@ -259,6 +259,40 @@ fn start_banner_triggers_a_new_hello() {
 }
 
 #[test]
+fn a_stale_banner_answered_twice_does_not_pass_for_the_m115_answer() {
+    let mut h = Host::new(Config::default());
+    assert_eq!(h.sent(), [f(0, "M110 N0")]);
+    // A banner left over from boot: the link says hello again, and the firmware answers
+    // both hellos; the second `ok` arrives after M115 went out.
+    h.recv("start\n");
+    assert_eq!(h.sent(), [f(0, "M110 N0")]);
+    h.recv("ok\n");
+    assert_eq!(h.sent(), [f(1, "M115")]);
+    h.recv("ok\n");
+    assert_eq!(
+        h.link.state(),
+        LinkState::Connecting,
+        "that ok answered the second hello"
+    );
+    h.recv(FIRMWARE);
+    h.recv("Cap:AUTOREPORT_TEMP:1\n");
+    h.recv("ok\n");
+    assert_eq!(h.link.state(), LinkState::Ready);
+    assert_eq!(
+        h.link.firmware().and_then(|f| f.uuid.as_deref()),
+        Some("1234-abcd")
+    );
+    assert_eq!(h.sent(), [f(2, "M155 S1")], "autoreport, not polling");
+    // And the accounting is in step: the next line's `ok` acknowledges that line.
+    h.recv("ok\n");
+    h.link.push_job_line("G1 X1", 7).unwrap();
+    assert_eq!(h.sent(), [f(3, "G1 X1")]);
+    h.take_events();
+    h.recv("ok\n");
+    assert_eq!(h.acked_tags(), [7]);
+}
+
+#[test]
 fn wait_answers_the_hello() {
     let mut h = Host::new(Config::default());
     h.sent();

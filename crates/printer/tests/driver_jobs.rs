@@ -7,7 +7,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use printer::driver::{Command, Driver, DriverConfig, JobEvent, JobEvents, JobSpec, Position, Refusal, ResumePoint, Scripts, State};
+use printer::driver::{
+    Command, Driver, DriverConfig, JobEvent, JobEvents, JobSpec, Position, Refusal, ResumePoint,
+    Scripts, State,
+};
 use printer::sim::{SimConfig, SimPrinter};
 use tokio::time::timeout;
 
@@ -25,13 +28,24 @@ struct Rig {
 async fn rig(configure: impl FnOnce(&mut SimConfig)) -> Rig {
     let dir = tempfile::tempdir().unwrap();
     let link = dir.path().join("printer");
-    let mut config = SimConfig { link: Some(link.clone()), baud: None, command_latency: Duration::ZERO, planner_drain: Duration::from_micros(200), ..SimConfig::default() };
+    let mut config = SimConfig {
+        link: Some(link.clone()),
+        baud: None,
+        command_latency: Duration::ZERO,
+        planner_drain: Duration::from_micros(200),
+        ..SimConfig::default()
+    };
     configure(&mut config);
     let sim = SimPrinter::spawn(config).unwrap();
     let mut driver_config = DriverConfig::new(&link, 115_200);
     driver_config.reconnect_interval = Duration::from_millis(200);
     let (driver, events) = Driver::spawn(driver_config).unwrap();
-    let rig = Rig { sim, driver, events, dir };
+    let rig = Rig {
+        sim,
+        driver,
+        events,
+        dir,
+    };
     rig.wait_for_state(State::Ready).await;
     rig
 }
@@ -41,31 +55,52 @@ impl Rig {
         let mut status = self.driver.status();
         timeout(PATIENCE, status.wait_for(|s| s.state == state))
             .await
-            .unwrap_or_else(|_| panic!("printer never became {state}: {:?}", self.driver.status().borrow()))
+            .unwrap_or_else(|_| {
+                panic!(
+                    "printer never became {state}: {:?}",
+                    self.driver.status().borrow()
+                )
+            })
             .unwrap();
     }
 
     async fn next_event(&mut self) -> JobEvent {
-        timeout(PATIENCE, self.events.recv()).await.expect("a job event").expect("driver running")
+        timeout(PATIENCE, self.events.recv())
+            .await
+            .expect("a job event")
+            .expect("driver running")
     }
 
     /// Waits for the job's final event, skipping checkpoints and the like.
     async fn outcome(&mut self) -> JobEvent {
         loop {
             match self.next_event().await {
-                JobEvent::Started { .. } | JobEvent::Checkpoint { .. } | JobEvent::Paused { .. } | JobEvent::Resumed { .. } => {}
+                JobEvent::Started { .. }
+                | JobEvent::Checkpoint { .. }
+                | JobEvent::Paused { .. }
+                | JobEvent::Resumed { .. } => {}
                 other => return other,
             }
         }
     }
 
     fn job(&self, path: &Path, resume: Option<ResumePoint>) -> JobSpec {
-        JobSpec { id: 1, path: path.to_owned(), name: "test.gcode".into(), resume, scripts: Scripts::default() }
+        JobSpec {
+            id: 1,
+            path: path.to_owned(),
+            name: "test.gcode".into(),
+            resume,
+            scripts: Scripts::default(),
+        }
     }
 
     /// Lines the firmware accepted that belong to the job (every job line is a unique `G1`).
     fn accepted_moves(&self) -> Vec<String> {
-        self.sim.accepted_lines().into_iter().filter(|l| l.starts_with("G1 ")).collect()
+        self.sim
+            .accepted_lines()
+            .into_iter()
+            .filter(|l| l.starts_with("G1 "))
+            .collect()
     }
 }
 
@@ -90,7 +125,10 @@ fn job_file(dir: &Path, count: usize) -> (PathBuf, Vec<String>) {
 async fn a_clean_link_prints_every_line_once_in_order() {
     let mut rig = rig(|_| {}).await;
     let (path, moves) = job_file(rig.dir.path(), 3000);
-    rig.driver.request(Command::StartJob(rig.job(&path, None))).await.unwrap();
+    rig.driver
+        .request(Command::StartJob(rig.job(&path, None)))
+        .await
+        .unwrap();
     let total = std::fs::metadata(&path).unwrap().len();
     match rig.outcome().await {
         JobEvent::Finished { at, .. } => assert_eq!(at.offset, total),
@@ -110,7 +148,10 @@ async fn corrupted_lines_resend_storms_and_busy_periods_lose_and_repeat_nothing(
     })
     .await;
     let (path, moves) = job_file(rig.dir.path(), 3000);
-    rig.driver.request(Command::StartJob(rig.job(&path, None))).await.unwrap();
+    rig.driver
+        .request(Command::StartJob(rig.job(&path, None)))
+        .await
+        .unwrap();
     // A busy period mid-print, like a long G29 or a filament runout.
     tokio::time::sleep(Duration::from_millis(100)).await;
     rig.sim.faults().busy_for(Duration::from_millis(1500));
@@ -129,7 +170,10 @@ async fn resends_without_ok_are_survived() {
     })
     .await;
     let (path, moves) = job_file(rig.dir.path(), 1000);
-    rig.driver.request(Command::StartJob(rig.job(&path, None))).await.unwrap();
+    rig.driver
+        .request(Command::StartJob(rig.job(&path, None)))
+        .await
+        .unwrap();
     assert!(matches!(rig.outcome().await, JobEvent::Finished { .. }));
     assert_eq!(rig.accepted_moves(), moves);
 }
@@ -138,11 +182,17 @@ async fn resends_without_ok_are_survived() {
 async fn a_fatal_firmware_error_fails_the_job_with_the_firmwares_message() {
     let mut rig = rig(|c| c.planner_drain = Duration::from_millis(2)).await;
     let (path, _) = job_file(rig.dir.path(), 20_000);
-    rig.driver.request(Command::StartJob(rig.job(&path, None))).await.unwrap();
+    rig.driver
+        .request(Command::StartJob(rig.job(&path, None)))
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     rig.sim.faults().thermal_runaway();
     match rig.outcome().await {
-        JobEvent::Failed { reason, .. } => assert!(reason.contains("Thermal Runaway") || reason.contains("halted"), "{reason}"),
+        JobEvent::Failed { reason, .. } => assert!(
+            reason.contains("Thermal Runaway") || reason.contains("halted"),
+            "{reason}"
+        ),
         other => panic!("{other:?}"),
     }
     rig.wait_for_state(State::Error).await;
@@ -155,7 +205,10 @@ async fn a_fatal_firmware_error_fails_the_job_with_the_firmwares_message() {
 async fn an_unplugged_printer_interrupts_the_job_and_resume_from_line_completes_it() {
     let mut rig = rig(|c| c.planner_drain = Duration::from_millis(1)).await;
     let (path, moves) = job_file(rig.dir.path(), 4000);
-    rig.driver.request(Command::StartJob(rig.job(&path, None))).await.unwrap();
+    rig.driver
+        .request(Command::StartJob(rig.job(&path, None)))
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
     rig.sim.faults().disconnect();
     let at: Position = match rig.outcome().await {
@@ -165,20 +218,37 @@ async fn an_unplugged_printer_interrupts_the_job_and_resume_from_line_completes_
         }
         other => panic!("{other:?}"),
     };
-    assert!(at.line > 0, "some lines were acknowledged before the cable went");
+    assert!(
+        at.line > 0,
+        "some lines were acknowledged before the cable went"
+    );
     rig.wait_for_state(State::Offline).await;
-    assert!(rig.driver.status().borrow().job.is_none(), "a disconnect never leaves a job printing");
+    assert!(
+        rig.driver.status().borrow().job.is_none(),
+        "a disconnect never leaves a job printing"
+    );
 
     rig.sim.faults().reconnect();
     rig.wait_for_state(State::Ready).await;
     let before = rig.accepted_moves().len();
-    let resume = ResumePoint { after_line: at.line, offset: at.offset, preamble: vec!["G92 E0".into()] };
-    rig.driver.request(Command::StartJob(rig.job(&path, Some(resume)))).await.unwrap();
+    let resume = ResumePoint {
+        after_line: at.line,
+        offset: at.offset,
+        preamble: vec!["G92 E0".into()],
+    };
+    rig.driver
+        .request(Command::StartJob(rig.job(&path, Some(resume))))
+        .await
+        .unwrap();
     assert!(matches!(rig.outcome().await, JobEvent::Finished { .. }));
 
     // The file's moves after the resume point, exactly once and in order.
     let text = std::fs::read_to_string(&path).unwrap();
-    let done_moves = text.lines().take(at.line as usize).filter(|l| l.starts_with("G1 ")).count();
+    let done_moves = text
+        .lines()
+        .take(at.line as usize)
+        .filter(|l| l.starts_with("G1 "))
+        .count();
     let after_resume: Vec<String> = rig.accepted_moves().split_off(before);
     assert_eq!(after_resume, moves[done_moves..]);
 }
@@ -187,26 +257,45 @@ async fn an_unplugged_printer_interrupts_the_job_and_resume_from_line_completes_
 async fn pause_stops_feeding_and_resume_and_cancel_behave() {
     let mut rig = rig(|c| c.planner_drain = Duration::from_millis(2)).await;
     let (path, _) = job_file(rig.dir.path(), 20_000);
-    rig.driver.request(Command::StartJob(rig.job(&path, None))).await.unwrap();
+    rig.driver
+        .request(Command::StartJob(rig.job(&path, None)))
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
 
     rig.driver.request(Command::Pause).await.unwrap();
-    assert_eq!(rig.driver.request(Command::Pause).await, Err(Refusal::AlreadyPaused));
+    assert_eq!(
+        rig.driver.request(Command::Pause).await,
+        Err(Refusal::AlreadyPaused)
+    );
     rig.wait_for_state(State::Paused).await;
     tokio::time::sleep(Duration::from_millis(300)).await; // in-flight lines drain
     let held = rig.accepted_moves().len();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(rig.accepted_moves().len(), held, "nothing is fed while paused");
+    assert_eq!(
+        rig.accepted_moves().len(),
+        held,
+        "nothing is fed while paused"
+    );
 
     // Manual commands: safe ones pass, moves are refused with a reason.
-    rig.driver.request(Command::Send("M105".into())).await.unwrap();
+    rig.driver
+        .request(Command::Send("M105".into()))
+        .await
+        .unwrap();
     match rig.driver.request(Command::Send("G1 X0".into())).await {
-        Err(Refusal::Unsafe(reason)) => assert!(reason.contains("refused while a print is running"), "{reason}"),
+        Err(Refusal::Unsafe(reason)) => assert!(
+            reason.contains("refused while a print is running"),
+            "{reason}"
+        ),
         other => panic!("{other:?}"),
     }
 
     rig.driver.request(Command::Resume).await.unwrap();
-    assert_eq!(rig.driver.request(Command::Resume).await, Err(Refusal::NotPaused));
+    assert_eq!(
+        rig.driver.request(Command::Resume).await,
+        Err(Refusal::NotPaused)
+    );
     rig.wait_for_state(State::Printing).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(rig.accepted_moves().len() > held, "feeding resumed");
@@ -217,15 +306,24 @@ async fn pause_stops_feeding_and_resume_and_cancel_behave() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let accepted = rig.sim.accepted_lines();
     let tail: Vec<&String> = accepted.iter().rev().take(10).collect();
-    assert!(tail.iter().any(|l| l.starts_with("M104 S0")), "cooldown after cancel: {tail:?}");
-    assert_eq!(rig.driver.request(Command::Cancel).await, Err(Refusal::NoJob));
+    assert!(
+        tail.iter().any(|l| l.starts_with("M104 S0")),
+        "cooldown after cancel: {tail:?}"
+    );
+    assert_eq!(
+        rig.driver.request(Command::Cancel).await,
+        Err(Refusal::NoJob)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn emergency_stop_halts_at_once_and_fails_the_job() {
     let mut rig = rig(|c| c.planner_drain = Duration::from_millis(2)).await;
     let (path, _) = job_file(rig.dir.path(), 20_000);
-    rig.driver.request(Command::StartJob(rig.job(&path, None))).await.unwrap();
+    rig.driver
+        .request(Command::StartJob(rig.job(&path, None)))
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
     rig.driver.request(Command::EmergencyStop).await.unwrap();
     match rig.outcome().await {
@@ -233,18 +331,33 @@ async fn emergency_stop_halts_at_once_and_fails_the_job() {
         other => panic!("{other:?}"),
     }
     rig.wait_for_state(State::Error).await;
-    assert_eq!(rig.driver.request(Command::Send("M105".into())).await, Err(Refusal::Halted));
+    assert_eq!(
+        rig.driver.request(Command::Send("M105".into())).await,
+        Err(Refusal::Halted)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_job_is_refused_when_the_printer_is_busy_or_the_file_is_missing() {
     let rig = rig(|c| c.planner_drain = Duration::from_millis(2)).await;
     let missing = rig.dir.path().join("nope.gcode");
-    match rig.driver.request(Command::StartJob(rig.job(&missing, None))).await {
+    match rig
+        .driver
+        .request(Command::StartJob(rig.job(&missing, None)))
+        .await
+    {
         Err(Refusal::Invalid(message)) => assert!(message.contains("nope.gcode"), "{message}"),
         other => panic!("{other:?}"),
     }
     let (path, _) = job_file(rig.dir.path(), 20_000);
-    rig.driver.request(Command::StartJob(rig.job(&path, None))).await.unwrap();
-    assert_eq!(rig.driver.request(Command::StartJob(rig.job(&path, None))).await, Err(Refusal::Busy));
+    rig.driver
+        .request(Command::StartJob(rig.job(&path, None)))
+        .await
+        .unwrap();
+    assert_eq!(
+        rig.driver
+            .request(Command::StartJob(rig.job(&path, None)))
+            .await,
+        Err(Refusal::Busy)
+    );
 }

@@ -72,7 +72,10 @@ impl ApiKeys {
     /// Loads the stored keys.
     pub async fn load(store: Store) -> Result<ApiKeys, StoreError> {
         let rows = store::all(&store).await?;
-        let keys = rows.into_iter().map(|(info, hash)| Entry { info, hash }).collect();
+        let keys = rows
+            .into_iter()
+            .map(|(info, hash)| Entry { info, hash })
+            .collect();
         Ok(ApiKeys {
             store,
             keys: RwLock::new(keys),
@@ -84,7 +87,8 @@ impl ApiKeys {
     /// Makes a key for `printer_id`; the caller checks that the printer exists.
     pub async fn create(&self, name: &str, printer_id: i64) -> Result<NewKey, KeyError> {
         let name = name.trim();
-        if name.is_empty() || name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
+        if name.is_empty() || name.chars().count() > MAX_NAME || name.chars().any(char::is_control)
+        {
             return Err(KeyError::BadName);
         }
         let key = format!("{KEY_PREFIX}{}", secret::token()?);
@@ -93,7 +97,10 @@ impl ApiKeys {
         self.keys
             .write()
             .unwrap_or_else(PoisonError::into_inner)
-            .push(Entry { info: info.clone(), hash });
+            .push(Entry {
+                info: info.clone(),
+                hash,
+            });
         tracing::info!(id = info.id, name = %info.name, printer = printer_id, "API key created");
         Ok(NewKey { info, key })
     }
@@ -154,7 +161,10 @@ impl ApiKeys {
     }
 
     pub fn select(&self, client: Option<i64>, file_id: Option<i64>) {
-        let mut selected = self.selected.write().unwrap_or_else(PoisonError::into_inner);
+        let mut selected = self
+            .selected
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         match file_id {
             Some(file) => selected.insert(client, file),
             None => selected.remove(&client),
@@ -211,7 +221,10 @@ mod tests {
         keys.revoke(made.info.id).await.unwrap();
         assert!(keys.find(&made.key).is_none());
         assert_eq!(keys.selected(Some(made.info.id)), None);
-        assert!(matches!(keys.revoke(made.info.id).await, Err(KeyError::NotFound(_))));
+        assert!(matches!(
+            keys.revoke(made.info.id).await,
+            Err(KeyError::NotFound(_))
+        ));
         let reloaded = ApiKeys::load(keys.store.clone()).await.unwrap();
         assert!(reloaded.list().is_empty());
     }
@@ -220,7 +233,10 @@ mod tests {
     async fn names_must_be_reasonable() {
         let (_dir, keys, printer) = keys().await;
         for bad in ["", "   ", "a\nb", &"x".repeat(MAX_NAME + 1)] {
-            assert!(matches!(keys.create(bad, printer).await, Err(KeyError::BadName)), "{bad:?}");
+            assert!(
+                matches!(keys.create(bad, printer).await, Err(KeyError::BadName)),
+                "{bad:?}"
+            );
         }
         assert!(keys.create("  Orca  ", printer).await.is_ok());
         assert_eq!(keys.list()[0].name, "Orca");

@@ -31,7 +31,9 @@ pub enum RequestError {
     BadApp,
     #[error("too many key requests from this address; try again in a few minutes")]
     RateLimited,
-    #[error("too many key requests are waiting for a decision; decide them in the dashboard first")]
+    #[error(
+        "too many key requests are waiting for a decision; decide them in the dashboard first"
+    )]
     TooMany,
     #[error("the key request is gone: it was decided, or the app stopped asking")]
     Gone,
@@ -134,7 +136,11 @@ impl Requests {
         let token = secret::token().map_err(|_| RequestError::Random)?;
         let mut inner = self.lock();
         inner.prune(now);
-        if inner.opened_by.get(&address).is_some_and(|t| t.len() >= RATE_LIMIT) {
+        if inner
+            .opened_by
+            .get(&address)
+            .is_some_and(|t| t.len() >= RATE_LIMIT)
+        {
             return Err(RequestError::RateLimited);
         }
         if inner.pending.len() >= PENDING_LIMIT {
@@ -267,7 +273,10 @@ mod tests {
         let id = requests.pending(t0)[0].id;
         let late = t0 + POLL_TIMEOUT + Duration::from_secs(1);
         assert!(requests.pending(late).is_empty());
-        assert_eq!(requests.grant(id, "k".into(), late), Err(RequestError::Gone));
+        assert_eq!(
+            requests.grant(id, "k".into(), late),
+            Err(RequestError::Gone)
+        );
         assert_eq!(requests.poll(&abandoned, late), Poll::Gone);
 
         // Polling keeps a request alive, but not past the cutoff.
@@ -285,19 +294,36 @@ mod tests {
         let requests = Requests::default();
         let t0 = Instant::now();
         assert_eq!(requests.open("", None, HERE, t0), Err(RequestError::BadApp));
-        assert_eq!(requests.open("a\u{7}", None, HERE, t0), Err(RequestError::BadApp));
-        assert_eq!(requests.open("ok", Some(""), HERE, t0), Err(RequestError::BadApp));
+        assert_eq!(
+            requests.open("a\u{7}", None, HERE, t0),
+            Err(RequestError::BadApp)
+        );
+        assert_eq!(
+            requests.open("ok", Some(""), HERE, t0),
+            Err(RequestError::BadApp)
+        );
         for _ in 0..RATE_LIMIT {
             requests.open("app", None, HERE, t0).unwrap();
         }
-        assert_eq!(requests.open("app", None, HERE, t0), Err(RequestError::RateLimited));
+        assert_eq!(
+            requests.open("app", None, HERE, t0),
+            Err(RequestError::RateLimited)
+        );
         let later = t0 + RATE_WINDOW + Duration::from_secs(1);
         assert!(requests.open("app", None, HERE, later).is_ok());
         for i in 0..PENDING_LIMIT {
-            let address = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, (i / 250) as u8, (i % 250) as u8));
+            let address = IpAddr::V4(std::net::Ipv4Addr::new(
+                10,
+                0,
+                (i / 250) as u8,
+                (i % 250) as u8,
+            ));
             let _ = requests.open("app", None, address, later);
         }
         let other = IpAddr::V4(std::net::Ipv4Addr::new(10, 9, 9, 9));
-        assert_eq!(requests.open("app", None, other, later), Err(RequestError::TooMany));
+        assert_eq!(
+            requests.open("app", None, other, later),
+            Err(RequestError::TooMany)
+        );
     }
 }

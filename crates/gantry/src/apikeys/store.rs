@@ -4,10 +4,11 @@ use super::KeyInfo;
 use crate::store::{now, Store, StoreError};
 
 pub(super) async fn all(store: &Store) -> Result<Vec<(KeyInfo, String)>, StoreError> {
-    let rows: Vec<(i64, String, i64, String, String)> =
-        sqlx::query_as("SELECT id, name, printer_id, created_at, key_hash FROM api_keys ORDER BY id")
-            .fetch_all(store.pool())
-            .await?;
+    let rows: Vec<(i64, String, i64, String, String)> = sqlx::query_as(
+        "SELECT id, name, printer_id, created_at, key_hash FROM api_keys ORDER BY id",
+    )
+    .fetch_all(store.pool())
+    .await?;
     Ok(rows
         .into_iter()
         .map(|(id, name, printer_id, created_at, hash)| {

@@ -21,6 +21,7 @@ use super::download;
 use super::host::{JobControl, PrintHost};
 use super::report::{CloudState, Reporter};
 use super::settings::CloudSettings;
+use super::unzip;
 
 /// Cloud error levels, as the protocol numbers them.
 const LEVEL_INFO: u32 = 20;
@@ -473,12 +474,6 @@ async fn start_download<C: Cloud, H: PrintHost>(
         Ok(false) => {}
         Err(e) => return Err((109, e)),
     }
-    if job.zip {
-        return Err((
-            87,
-            "zip archives from the cloud are not supported yet".into(),
-        ));
-    }
     let (progress_tx, progress) = watch::channel(0.0);
     let http = ctx.http.clone();
     let host = ctx.host.clone();
@@ -506,11 +501,28 @@ async fn start_download<C: Cloud, H: PrintHost>(
         )
         .await
         .map_err(|e| format!("error {}: {e}", e.code()))?;
+        let (file, name, unpacked) = if task_job.zip {
+            let archive = dest.clone();
+            let dir = dest.with_extension("unzipped");
+            let out = dir.clone();
+            let (file, name) = tokio::task::spawn_blocking(move || {
+                unzip::extract(&archive, &out, unzip::ZipLimits::new(limit))
+            })
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("error {}: {e}", unzip::UnzipError::CODE))?;
+            (file, name, Some(dir))
+        } else {
+            (dest.clone(), task_job.filename.clone(), None)
+        };
         let result = host
-            .print_cloud_file(printer, &dest, &task_job.filename, &task_job.job_id)
+            .print_cloud_file(printer, &file, &name, &task_job.job_id)
             .await;
         if !keep || result.is_ok() {
             let _ = tokio::fs::remove_file(&dest).await;
+            if let Some(dir) = unpacked {
+                let _ = tokio::fs::remove_dir_all(dir).await;
+            }
         }
         result
     });

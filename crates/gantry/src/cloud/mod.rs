@@ -16,6 +16,7 @@ pub mod report;
 pub mod service;
 pub mod settings;
 pub mod streamer;
+pub mod unzip;
 pub mod web;
 
 pub use account::{LinkError, LinkRecord, Mode};

@@ -158,6 +158,8 @@ impl<H: PrintHost> CloudService<H> {
             return Err(LinkError::Printing(printing));
         }
         self.stop_links().await;
+        // Remote Access must stop offering the account at once, not at the next reload.
+        self.linked.store(false, Ordering::Relaxed);
         account::sign_out(&self.store, &self.secrets).await?;
         Self::note(&self.warning, None);
         tracing::info!(

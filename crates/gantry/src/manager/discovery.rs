@@ -43,36 +43,54 @@ impl Manager {
     pub fn start_discovery(self: &Arc<Self>) {
         let manager = Arc::clone(self);
         let task = tokio::spawn(async move {
-            let mut scanner = Some(Scanner::new(Vec::<PathBuf>::new()));
+            let mut scanner = Scanner::new(Vec::<PathBuf>::new());
             loop {
-                let Some(mut current) = scanner.take() else { break };
+                // The scan reads sysfs and /proc: blocking work, off the async threads.
                 let scanned = tokio::task::spawn_blocking(move || {
-                    let events = current.scan();
-                    (current, events)
+                    let events = scanner.scan();
+                    (scanner, events)
                 })
                 .await;
-                let Ok((current, events)) = scanned else { break };
-                scanner = Some(current);
+                let Ok((returned, events)) = scanned else {
+                    break;
+                };
+                scanner = returned;
                 for event in events {
                     manager.discovered(event);
                 }
                 tokio::time::sleep(SCAN_INTERVAL).await;
             }
         });
-        *self.discovery.lock().unwrap_or_else(PoisonError::into_inner) = Some(task);
+        *self
+            .discovery
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(task);
     }
 
     /// Every serial port seen, with what Gantry makes of it.
     pub fn ports(&self) -> Vec<PortView> {
-        self.ports.lock().unwrap_or_else(PoisonError::into_inner).values().cloned().collect()
+        self.ports
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect()
     }
 
     fn set_port(&self, view: PortView) {
-        self.ports.lock().unwrap_or_else(PoisonError::into_inner).insert(view.path.clone(), view);
+        self.ports
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(view.path.clone(), view);
     }
 
     fn set_port_status(&self, path: &PathBuf, status: PortStatus, detail: String) {
-        if let Some(view) = self.ports.lock().unwrap_or_else(PoisonError::into_inner).get_mut(path) {
+        if let Some(view) = self
+            .ports
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_mut(path)
+        {
             view.status = status;
             view.detail = detail;
         }
@@ -82,11 +100,20 @@ impl Manager {
         match event {
             DiscoveryEvent::Added(candidate) => self.candidate(candidate),
             DiscoveryEvent::Removed { path, .. } => {
-                self.ports.lock().unwrap_or_else(PoisonError::into_inner).remove(&path);
+                self.ports
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .remove(&path);
             }
             DiscoveryEvent::BusyChanged { path, busy } => match busy {
-                Some(holder) => self.set_port_status(&path, PortStatus::Busy, busy_detail(&holder.to_string())),
-                None => self.set_port_status(&path, PortStatus::Unknown, "free again; replug it to probe it".into()),
+                Some(holder) => {
+                    self.set_port_status(&path, PortStatus::Busy, busy_detail(&holder.to_string()))
+                }
+                None => self.set_port_status(
+                    &path,
+                    PortStatus::Unknown,
+                    "free again; replug it to probe it".into(),
+                ),
             },
         }
     }
@@ -103,7 +130,9 @@ impl Manager {
             status: PortStatus::Unknown,
             detail: String::new(),
         };
-        let managed = self.entries().iter().any(|p| p.row.lock().unwrap_or_else(PoisonError::into_inner).port == path.display().to_string());
+        let managed = self.entries().iter().any(|p| {
+            p.row.lock().unwrap_or_else(PoisonError::into_inner).port == path.display().to_string()
+        });
         if managed {
             view.status = PortStatus::Printer;
             view.detail = "connected".into();
@@ -127,10 +156,15 @@ impl Manager {
         let manager = Arc::clone(self);
         let bauds = candidate.bauds().to_vec();
         let identity = candidate.identity.key.clone();
-        let fallback_name = candidate.profile.map(|p| p.name.clone()).unwrap_or_else(|| path.display().to_string());
+        let fallback_name = candidate
+            .profile
+            .map(|p| p.name.clone())
+            .unwrap_or_else(|| path.display().to_string());
         tokio::spawn(async move {
             let probe_path = path.clone();
-            let probed = tokio::task::spawn_blocking(move || probe(&probe_path, &bauds, PROBE_TIMEOUT)).await;
+            let probed =
+                tokio::task::spawn_blocking(move || probe(&probe_path, &bauds, PROBE_TIMEOUT))
+                    .await;
             match probed {
                 Ok(Ok(found)) => {
                     let default_name = found.firmware.machine_type.clone().unwrap_or(fallback_name);
@@ -165,10 +199,18 @@ pub(super) type Ports = BTreeMap<PathBuf, PortView>;
 impl Manager {
     /// *Add printer by port*: a port the user names (a pty, a `/dev/serial/by-path/...` link, a
     /// board without a known USB id). Without a baud rate the usual ones are tried.
-    pub async fn add_by_port(self: &Arc<Self>, path: PathBuf, baud: Option<u32>) -> Result<i64, super::ManagerError> {
+    pub async fn add_by_port(
+        self: &Arc<Self>,
+        path: PathBuf,
+        baud: Option<u32>,
+    ) -> Result<i64, super::ManagerError> {
         use super::ManagerError::NotAPort;
         let shown = path.display().to_string();
-        if self.entries().iter().any(|p| p.row.lock().unwrap_or_else(PoisonError::into_inner).port == shown) {
+        if self
+            .entries()
+            .iter()
+            .any(|p| p.row.lock().unwrap_or_else(PoisonError::into_inner).port == shown)
+        {
             return Err(NotAPort(format!("{shown} is already connected")));
         }
         if !path.exists() {
@@ -181,8 +223,18 @@ impl Manager {
             .map_err(|e| NotAPort(e.to_string()))?
             .map_err(|e| NotAPort(e.to_string()))?;
         let default_name = probed.firmware.machine_type.clone().unwrap_or_else(|| {
-            format!("Printer on {}", path.file_name().map_or(shown.clone(), |n| n.to_string_lossy().into_owned()))
+            format!(
+                "Printer on {}",
+                path.file_name()
+                    .map_or(shown.clone(), |n| n.to_string_lossy().into_owned())
+            )
         });
-        self.add_port(PortSpec { path, baud: probed.baud, default_name, identity: None }).await
+        self.add_port(PortSpec {
+            path,
+            baud: probed.baud,
+            default_name,
+            identity: None,
+        })
+        .await
     }
 }

@@ -53,14 +53,20 @@ impl Manager {
     ) -> Result<JobRow, ManagerError> {
         if let Some(cloud_id) = cloud_job_id {
             if let Some(existing) = self.store.job_by_cloud_id(cloud_id).await? {
-                tracing::info!(cloud_id, job = existing.id, "cloud job already started; not starting it again");
+                tracing::info!(
+                    cloud_id,
+                    job = existing.id,
+                    "cloud job already started; not starting it again"
+                );
                 return Ok(existing);
             }
         }
         let entry = self.entry(printer_id)?;
         let file = self.files.get(file_id).await?;
         let path = self.files.path_of(&file.name);
-        let total_bytes = std::fs::metadata(&path).map(|m| m.len()).map_err(crate::files::FileError::from)?;
+        let total_bytes = std::fs::metadata(&path)
+            .map(|m| m.len())
+            .map_err(crate::files::FileError::from)?;
         let job = self
             .store
             .create_job(&NewJob {
@@ -79,15 +85,26 @@ impl Manager {
 
     /// Continues an interrupted (or failed, or cancelled) job after `after_line`, or after
     /// its last acknowledged line, as a new job that remembers where it came from.
-    pub async fn resume_job(&self, job_id: i64, after_line: Option<u64>) -> Result<JobRow, ManagerError> {
-        let old = self.store.job(job_id).await?.ok_or(ManagerError::UnknownJob(job_id))?;
+    pub async fn resume_job(
+        &self,
+        job_id: i64,
+        after_line: Option<u64>,
+    ) -> Result<JobRow, ManagerError> {
+        let old = self
+            .store
+            .job(job_id)
+            .await?
+            .ok_or(ManagerError::UnknownJob(job_id))?;
         if ACTIVE_STATES.contains(&old.state.as_str()) || old.state == "finished" {
-            return Err(ManagerError::NotResumable(format!("job {job_id} is {}; only an unfinished job can be resumed", old.state)));
+            return Err(ManagerError::NotResumable(format!(
+                "job {job_id} is {}; only an unfinished job can be resumed",
+                old.state
+            )));
         }
         let entry = self.entry(old.printer_id)?;
-        let file_id = old
-            .file_id
-            .ok_or_else(|| ManagerError::NotResumable(format!("the file of job {job_id} was deleted")))?;
+        let file_id = old.file_id.ok_or_else(|| {
+            ManagerError::NotResumable(format!("the file of job {job_id} was deleted"))
+        })?;
         let file = self.files.get(file_id).await?;
         let path = self.files.path_of(&file.name);
         let line = after_line.unwrap_or(u64::try_from(old.acked_line).unwrap_or(0));
@@ -100,12 +117,17 @@ impl Manager {
         let (state, offset) = tokio::task::spawn_blocking(move || state_at(&scan_path, line))
             .await
             .map_err(|e| ManagerError::NotResumable(e.to_string()))?
-            .map_err(|e| ManagerError::NotResumable(format!("cannot read the file up to line {line}: {e}")))?;
-        let preamble = gcode::resume_preamble(&state, &ResumeOptions::default())
-            .map_err(|e| ManagerError::NotResumable(format!("cannot resume at line {line}: {e}")))?;
+            .map_err(|e| {
+                ManagerError::NotResumable(format!("cannot read the file up to line {line}: {e}"))
+            })?;
+        let preamble = gcode::resume_preamble(&state, &ResumeOptions::default()).map_err(|e| {
+            ManagerError::NotResumable(format!("cannot resume at line {line}: {e}"))
+        })?;
         // The last line actually read: `line` may have named a blank line.
         let line = state.line;
-        let total_bytes = std::fs::metadata(&path).map(|m| m.len()).map_err(crate::files::FileError::from)?;
+        let total_bytes = std::fs::metadata(&path)
+            .map(|m| m.len())
+            .map_err(crate::files::FileError::from)?;
         let job = self
             .store
             .create_job(&NewJob {
@@ -119,8 +141,13 @@ impl Manager {
             })
             .await?;
         let metadata = self.files.metadata(&file).await.map(Arc::new);
-        let point = ResumePoint { after_line: line, offset, preamble };
-        self.launch(&entry, &job, &path, Some(point), metadata).await
+        let point = ResumePoint {
+            after_line: line,
+            offset,
+            preamble,
+        };
+        self.launch(&entry, &job, &path, Some(point), metadata)
+            .await
     }
 
     async fn launch(
@@ -131,9 +158,22 @@ impl Manager {
         resume: Option<ResumePoint>,
         metadata: Option<Arc<gcode::Metadata>>,
     ) -> Result<JobRow, ManagerError> {
-        let scripts: Scripts = self.store.setting(SCRIPTS_SETTING).await?.unwrap_or_default();
-        let spec = JobSpec { id: job.id, path: path.to_owned(), name: job.file_name.clone(), resume, scripts };
-        *entry.metadata.lock().unwrap_or_else(PoisonError::into_inner) = metadata;
+        let scripts: Scripts = self
+            .store
+            .setting(SCRIPTS_SETTING)
+            .await?
+            .unwrap_or_default();
+        let spec = JobSpec {
+            id: job.id,
+            path: path.to_owned(),
+            name: job.file_name.clone(),
+            resume,
+            scripts,
+        };
+        *entry
+            .metadata
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = metadata;
         if let Err(refusal) = entry.driver.request(Command::StartJob(spec)).await {
             self.store.discard_job(job.id).await?;
             return Err(refusal.into());
@@ -156,16 +196,34 @@ impl Manager {
     pub(super) async fn journal(&self, managed: &Managed, event: JobEvent) {
         let result = match &event {
             JobEvent::Started { .. } | JobEvent::Resumed { .. } => Ok(()),
-            JobEvent::Checkpoint { job, at } => self.store.checkpoint_job(*job, at.line, at.offset).await,
-            JobEvent::Paused { job, at } => self.store.set_job_state(*job, "paused", at.line, at.offset, None).await,
-            JobEvent::Finished { job, at } => self.store.set_job_state(*job, "finished", at.line, at.offset, None).await,
-            JobEvent::Cancelled { job, at } => self.store.set_job_state(*job, "cancelled", at.line, at.offset, None).await,
+            JobEvent::Checkpoint { job, at } => {
+                self.store.checkpoint_job(*job, at.line, at.offset).await
+            }
+            JobEvent::Paused { job, at } => {
+                self.store
+                    .set_job_state(*job, "paused", at.line, at.offset, None)
+                    .await
+            }
+            JobEvent::Finished { job, at } => {
+                self.store
+                    .set_job_state(*job, "finished", at.line, at.offset, None)
+                    .await
+            }
+            JobEvent::Cancelled { job, at } => {
+                self.store
+                    .set_job_state(*job, "cancelled", at.line, at.offset, None)
+                    .await
+            }
             JobEvent::Failed { job, at, reason } => {
-                self.store.set_job_state(*job, "failed", at.line, at.offset, Some(reason)).await
+                self.store
+                    .set_job_state(*job, "failed", at.line, at.offset, Some(reason))
+                    .await
             }
             JobEvent::Interrupted { job, at, reason } => {
                 let message = format!("{reason}; interrupted at line {}", at.line);
-                self.store.set_job_state(*job, "interrupted", at.line, at.offset, Some(&message)).await
+                self.store
+                    .set_job_state(*job, "interrupted", at.line, at.offset, Some(&message))
+                    .await
             }
         };
         if let JobEvent::Resumed { job } = &event {
@@ -178,9 +236,15 @@ impl Manager {
         }
         if matches!(
             event,
-            JobEvent::Finished { .. } | JobEvent::Cancelled { .. } | JobEvent::Failed { .. } | JobEvent::Interrupted { .. }
+            JobEvent::Finished { .. }
+                | JobEvent::Cancelled { .. }
+                | JobEvent::Failed { .. }
+                | JobEvent::Interrupted { .. }
         ) {
-            *managed.metadata.lock().unwrap_or_else(PoisonError::into_inner) = None;
+            *managed
+                .metadata
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = None;
         }
     }
 }
@@ -188,8 +252,14 @@ impl Manager {
 /// A paused job that resumes is printing again.
 async fn mark_printing(manager: &Manager, job: i64) -> Result<(), crate::store::StoreError> {
     if let Some(row) = manager.store.job(job).await? {
-        let (line, bytes) = (u64::try_from(row.acked_line).unwrap_or(0), u64::try_from(row.acked_bytes).unwrap_or(0));
-        manager.store.set_job_state(job, "printing", line, bytes, None).await?;
+        let (line, bytes) = (
+            u64::try_from(row.acked_line).unwrap_or(0),
+            u64::try_from(row.acked_bytes).unwrap_or(0),
+        );
+        manager
+            .store
+            .set_job_state(job, "printing", line, bytes, None)
+            .await?;
     }
     Ok(())
 }

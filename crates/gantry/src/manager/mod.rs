@@ -11,7 +11,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use gcode::Metadata;
-use printer::driver::{Command, Driver, DriverConfig, JobEvents, LogLine, Refusal, SerialLog, Status};
+use printer::driver::{
+    Command, Driver, DriverConfig, JobEvents, LogLine, Refusal, SerialLog, Status,
+};
 use printer::sim::{SimConfig, SimPrinter};
 use serde::Serialize;
 use tokio::sync::{broadcast, watch};
@@ -37,7 +39,10 @@ pub enum ManagerError {
     #[error("cannot start the simulated printer {index}: {source}")]
     Simulator { index: u32, source: std::io::Error },
     #[error("cannot start the printer thread for {port}: {source}")]
-    Driver { port: String, source: printer::driver::SpawnError },
+    Driver {
+        port: String,
+        source: printer::driver::SpawnError,
+    },
     #[error("there is no printer with id {0}")]
     UnknownPrinter(i64),
     #[error("there is no job with id {0}")]
@@ -65,7 +70,9 @@ impl PortSpec {
     /// Paths are stable identities for `/dev/serial/by-path/...` links and for the
     /// simulators' links in the data dir.
     fn identity(&self) -> String {
-        self.identity.clone().unwrap_or_else(|| format!("port:{}", self.path.display()))
+        self.identity
+            .clone()
+            .unwrap_or_else(|| format!("port:{}", self.path.display()))
     }
 }
 
@@ -95,10 +102,15 @@ pub struct TemperatureSample {
 impl Managed {
     /// Records the current temperatures, at most once a second.
     fn sample(&self) {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
         let temps = self.status.borrow().temperatures.clone();
         let mut history = self.history.lock().unwrap_or_else(PoisonError::into_inner);
-        if history.back().is_some_and(|last| now.saturating_sub(last.t) < 1000) {
+        if history
+            .back()
+            .is_some_and(|last| now.saturating_sub(last.t) < 1000)
+        {
             return;
         }
         if history.len() == HISTORY_SAMPLES {
@@ -118,8 +130,16 @@ impl Managed {
     }
 
     fn view(&self) -> PrinterView {
-        let row = self.row.lock().unwrap_or_else(PoisonError::into_inner).clone();
-        let metadata = self.metadata.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let row = self
+            .row
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let metadata = self
+            .metadata
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         PrinterView::new(&row, &self.status.borrow(), metadata.as_deref())
     }
 }
@@ -172,18 +192,28 @@ impl Manager {
     }
 
     fn entries(&self) -> Vec<Arc<Managed>> {
-        self.printers.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.printers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     fn entry(&self, id: i64) -> Result<Arc<Managed>, ManagerError> {
-        self.entries().into_iter().find(|p| p.id() == id).ok_or(ManagerError::UnknownPrinter(id))
+        self.entries()
+            .into_iter()
+            .find(|p| p.id() == id)
+            .ok_or(ManagerError::UnknownPrinter(id))
     }
 
     /// Renames a printer; the name is what the dashboard, the tray and the cloud show.
     pub async fn rename(&self, id: i64, name: &str) -> Result<PrinterView, ManagerError> {
         let entry = self.entry(id)?;
         self.store.rename_printer(id, name).await?;
-        entry.row.lock().unwrap_or_else(PoisonError::into_inner).name = name.to_owned();
+        entry
+            .row
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .name = name.to_owned();
         let view = entry.view();
         let _ = self.updates.send(view.clone());
         Ok(view)
@@ -191,7 +221,11 @@ impl Manager {
 
     /// A manual G-code line for the printer; refused while printing unless it is safe then.
     pub async fn send_command(&self, id: i64, line: &str) -> Result<(), ManagerError> {
-        Ok(self.entry(id)?.driver.request(Command::Send(line.to_owned())).await?)
+        Ok(self
+            .entry(id)?
+            .driver
+            .request(Command::Send(line.to_owned()))
+            .await?)
     }
 
     /// The printer's temperatures over the last 30 minutes, oldest first.
@@ -208,8 +242,13 @@ impl Manager {
 
     /// Starts `count` simulated printers whose ports are linked at stable paths under
     /// `dir`, and connects to each through the same path as a real printer.
-    pub async fn start_simulators(self: &Arc<Self>, dir: &Path, count: u32) -> Result<(), ManagerError> {
-        std::fs::create_dir_all(dir).map_err(|source| ManagerError::Simulator { index: 0, source })?;
+    pub async fn start_simulators(
+        self: &Arc<Self>,
+        dir: &Path,
+        count: u32,
+    ) -> Result<(), ManagerError> {
+        std::fs::create_dir_all(dir)
+            .map_err(|source| ManagerError::Simulator { index: 0, source })?;
         for index in 0..count {
             let link = dir.join(format!("printer-{index}"));
             let config = SimConfig {
@@ -221,8 +260,12 @@ impl Manager {
                 bed_heat_rate: 0.15,
                 ..SimConfig::default()
             };
-            let sim = SimPrinter::spawn(config).map_err(|source| ManagerError::Simulator { index, source })?;
-            self.simulators.lock().unwrap_or_else(PoisonError::into_inner).push(sim);
+            let sim = SimPrinter::spawn(config)
+                .map_err(|source| ManagerError::Simulator { index, source })?;
+            self.simulators
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(sim);
             let spec = PortSpec {
                 path: link,
                 baud: crate::cli::DEFAULT_BAUD,
@@ -261,8 +304,13 @@ impl Manager {
                 let _ = old.driver.send(Command::Disconnect);
             }
         }
-        let (driver, events) = Driver::spawn(DriverConfig::new(&spec.path, spec.baud))
-            .map_err(|source| ManagerError::Driver { port: port.clone(), source })?;
+        let (driver, events) =
+            Driver::spawn(DriverConfig::new(&spec.path, spec.baud)).map_err(|source| {
+                ManagerError::Driver {
+                    port: port.clone(),
+                    source,
+                }
+            })?;
         let managed = Arc::new(Managed {
             row: Mutex::new(row),
             status: driver.status(),
@@ -272,8 +320,14 @@ impl Manager {
             history: Mutex::new(VecDeque::new()),
         });
         let task = tokio::spawn(follow(self.clone(), managed.clone(), events));
-        self.tasks.lock().unwrap_or_else(PoisonError::into_inner).push(task);
-        self.printers.lock().unwrap_or_else(PoisonError::into_inner).push(managed);
+        self.tasks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(task);
+        self.printers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(managed);
         tracing::info!(id, %identity, %port, "printer added");
         Ok(id)
     }
@@ -281,10 +335,16 @@ impl Manager {
     /// Disconnects every printer (waiting for each thread to close its port and for its
     /// last milestones to reach the journal) and stops the simulators.
     pub async fn shutdown(&self) {
-        if let Some(scan) = self.discovery.lock().unwrap_or_else(PoisonError::into_inner).take() {
+        if let Some(scan) = self
+            .discovery
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
             scan.abort();
         }
-        let entries = std::mem::take(&mut *self.printers.lock().unwrap_or_else(PoisonError::into_inner));
+        let entries =
+            std::mem::take(&mut *self.printers.lock().unwrap_or_else(PoisonError::into_inner));
         let count = entries.len();
         for entry in &entries {
             let _ = entry.driver.send(Command::Disconnect);
@@ -295,8 +355,15 @@ impl Manager {
         for task in tasks {
             let _ = task.await;
         }
-        let simulators = std::mem::take(&mut *self.simulators.lock().unwrap_or_else(PoisonError::into_inner));
-        let _ = tokio::task::spawn_blocking(move || simulators.into_iter().for_each(SimPrinter::stop)).await;
+        let simulators = std::mem::take(
+            &mut *self
+                .simulators
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        let _ =
+            tokio::task::spawn_blocking(move || simulators.into_iter().for_each(SimPrinter::stop))
+                .await;
         tracing::info!(printers = count, "printers disconnected");
     }
 }
@@ -312,7 +379,11 @@ async fn follow(manager: Arc<Manager>, managed: Arc<Managed>, mut events: JobEve
         if firmware.is_some() && firmware != recorded_firmware {
             if let Some(f) = &firmware {
                 let id = managed.id();
-                let (name, uuid, machine) = (f.name.as_deref(), f.uuid.as_deref(), f.machine_type.as_deref());
+                let (name, uuid, machine) = (
+                    f.name.as_deref(),
+                    f.uuid.as_deref(),
+                    f.machine_type.as_deref(),
+                );
                 if let Err(e) = manager.store.record_firmware(id, name, uuid, machine).await {
                     tracing::warn!(id, error = %e, "cannot record the printer's firmware");
                 }

@@ -64,12 +64,19 @@ pub struct JobView {
 
 impl From<&marlin::Heater> for HeaterView {
     fn from(heater: &marlin::Heater) -> HeaterView {
-        HeaterView { actual: heater.actual, target: heater.target }
+        HeaterView {
+            actual: heater.actual,
+            target: heater.target,
+        }
     }
 }
 
 impl PrinterView {
-    pub(super) fn new(row: &PrinterRow, status: &Status, metadata: Option<&Metadata>) -> PrinterView {
+    pub(super) fn new(
+        row: &PrinterRow,
+        status: &Status,
+        metadata: Option<&Metadata>,
+    ) -> PrinterView {
         let temps = &status.temperatures;
         PrinterView {
             id: row.id,
@@ -98,14 +105,21 @@ impl JobView {
     fn new(job: &JobStatus, metadata: Option<&Metadata>) -> JobView {
         let offset = job.acked.offset;
         let done = fraction(offset, job.total_bytes);
-        let elapsed = SystemTime::now().duration_since(job.started_at).unwrap_or_default();
+        let elapsed = SystemTime::now()
+            .duration_since(job.started_at)
+            .unwrap_or_default();
         let eta = eta(&EtaInput {
             elapsed,
             fraction: done,
-            slicer_total: metadata.and_then(|m| m.estimated_time_s).map(Duration::from_secs),
-            slicer_remaining: metadata.and_then(|m| m.remaining_at(offset)).map(Duration::from_secs),
+            slicer_total: metadata
+                .and_then(|m| m.estimated_time_s)
+                .map(Duration::from_secs),
+            slicer_remaining: metadata
+                .and_then(|m| m.remaining_at(offset))
+                .map(Duration::from_secs),
         });
-        let layer_count = metadata.and_then(|m| m.layer_count.or_else(|| u32::try_from(m.layers.len()).ok()));
+        let layer_count =
+            metadata.and_then(|m| m.layer_count.or_else(|| u32::try_from(m.layers.len()).ok()));
         JobView {
             id: job.id,
             file_name: job.name.clone(),
@@ -116,7 +130,9 @@ impl JobView {
             line: job.acked.line,
             elapsed_s: elapsed.as_secs(),
             eta_s: eta.map(|d| d.as_secs()),
-            layer: metadata.and_then(|m| m.layer_at(offset)).map(|l| l.index + 1),
+            layer: metadata
+                .and_then(|m| m.layer_at(offset))
+                .map(|l| l.index + 1),
             layer_count: layer_count.filter(|n| *n > 0),
             resumed_from_line: job.resumed_from_line,
         }

@@ -17,7 +17,12 @@ pub struct FileRow {
 
 impl Store {
     /// Records a file that was just moved into place, replacing a record of the same name.
-    pub async fn put_file(&self, name: &str, size: u64, metadata: Option<&str>) -> Result<FileRow, StoreError> {
+    pub async fn put_file(
+        &self,
+        name: &str,
+        size: u64,
+        metadata: Option<&str>,
+    ) -> Result<FileRow, StoreError> {
         Ok(sqlx::query_as::<_, FileRow>(
             "INSERT INTO files (name, size, uploaded_at, metadata) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (name) DO UPDATE SET size = excluded.size, uploaded_at = excluded.uploaded_at,
@@ -33,32 +38,45 @@ impl Store {
     }
 
     pub async fn files(&self) -> Result<Vec<FileRow>, StoreError> {
-        Ok(sqlx::query_as::<_, FileRow>("SELECT * FROM files ORDER BY uploaded_at DESC, id DESC")
-            .fetch_all(self.pool())
-            .await?)
+        Ok(
+            sqlx::query_as::<_, FileRow>("SELECT * FROM files ORDER BY uploaded_at DESC, id DESC")
+                .fetch_all(self.pool())
+                .await?,
+        )
     }
 
     pub async fn file(&self, id: i64) -> Result<Option<FileRow>, StoreError> {
-        Ok(sqlx::query_as::<_, FileRow>("SELECT * FROM files WHERE id = ?1")
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?)
+        Ok(
+            sqlx::query_as::<_, FileRow>("SELECT * FROM files WHERE id = ?1")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?,
+        )
     }
 
     pub async fn file_by_name(&self, name: &str) -> Result<Option<FileRow>, StoreError> {
-        Ok(sqlx::query_as::<_, FileRow>("SELECT * FROM files WHERE name = ?1")
-            .bind(name)
-            .fetch_optional(self.pool())
-            .await?)
+        Ok(
+            sqlx::query_as::<_, FileRow>("SELECT * FROM files WHERE name = ?1")
+                .bind(name)
+                .fetch_optional(self.pool())
+                .await?,
+        )
     }
 
     pub async fn rename_file(&self, id: i64, name: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE files SET name = ?2 WHERE id = ?1").bind(id).bind(name).execute(self.pool()).await?;
+        sqlx::query("UPDATE files SET name = ?2 WHERE id = ?1")
+            .bind(id)
+            .bind(name)
+            .execute(self.pool())
+            .await?;
         Ok(())
     }
 
     pub async fn delete_file(&self, id: i64) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM files WHERE id = ?1").bind(id).execute(self.pool()).await?;
+        sqlx::query("DELETE FROM files WHERE id = ?1")
+            .bind(id)
+            .execute(self.pool())
+            .await?;
         Ok(())
     }
 }

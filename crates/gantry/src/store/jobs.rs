@@ -72,18 +72,23 @@ impl Store {
 
     /// A job that never reached the printer leaves no trace.
     pub async fn discard_job(&self, id: i64) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM jobs WHERE id = ?1").bind(id).execute(self.pool()).await?;
+        sqlx::query("DELETE FROM jobs WHERE id = ?1")
+            .bind(id)
+            .execute(self.pool())
+            .await?;
         Ok(())
     }
 
     pub async fn checkpoint_job(&self, id: i64, line: u64, bytes: u64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE jobs SET acked_line = ?2, acked_bytes = ?3, checkpoint_at = ?4 WHERE id = ?1")
-            .bind(id)
-            .bind(to_i64(line))
-            .bind(to_i64(bytes))
-            .bind(now())
-            .execute(self.pool())
-            .await?;
+        sqlx::query(
+            "UPDATE jobs SET acked_line = ?2, acked_bytes = ?3, checkpoint_at = ?4 WHERE id = ?1",
+        )
+        .bind(id)
+        .bind(to_i64(line))
+        .bind(to_i64(bytes))
+        .bind(now())
+        .execute(self.pool())
+        .await?;
         Ok(())
     }
 
@@ -115,14 +120,20 @@ impl Store {
     }
 
     pub async fn job(&self, id: i64) -> Result<Option<JobRow>, StoreError> {
-        Ok(sqlx::query_as::<_, JobRow>("SELECT * FROM jobs WHERE id = ?1")
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?)
+        Ok(
+            sqlx::query_as::<_, JobRow>("SELECT * FROM jobs WHERE id = ?1")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?,
+        )
     }
 
     /// The newest jobs first; all printers when `printer_id` is `None`.
-    pub async fn jobs(&self, printer_id: Option<i64>, limit: u32) -> Result<Vec<JobRow>, StoreError> {
+    pub async fn jobs(
+        &self,
+        printer_id: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<JobRow>, StoreError> {
         Ok(sqlx::query_as::<_, JobRow>(
             "SELECT * FROM jobs WHERE (?1 IS NULL OR printer_id = ?1) ORDER BY id DESC LIMIT ?2",
         )
@@ -133,10 +144,12 @@ impl Store {
     }
 
     pub async fn job_by_cloud_id(&self, cloud_job_id: &str) -> Result<Option<JobRow>, StoreError> {
-        Ok(sqlx::query_as::<_, JobRow>("SELECT * FROM jobs WHERE cloud_job_id = ?1")
-            .bind(cloud_job_id)
-            .fetch_optional(self.pool())
-            .await?)
+        Ok(
+            sqlx::query_as::<_, JobRow>("SELECT * FROM jobs WHERE cloud_job_id = ?1")
+                .bind(cloud_job_id)
+                .fetch_optional(self.pool())
+                .await?,
+        )
     }
 
     /// At start-up, no job can be printing: any that the journal shows as active was cut
@@ -161,10 +174,12 @@ fn to_i64(value: u64) -> i64 {
 impl Store {
     /// True while a printer is printing (or paused on) this file.
     pub async fn file_in_use(&self, file_id: i64) -> Result<bool, StoreError> {
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE file_id = ?1 AND state IN ('printing', 'paused')")
-            .bind(file_id)
-            .fetch_one(self.pool())
-            .await?;
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM jobs WHERE file_id = ?1 AND state IN ('printing', 'paused')",
+        )
+        .bind(file_id)
+        .fetch_one(self.pool())
+        .await?;
         Ok(n > 0)
     }
 }

@@ -47,6 +47,16 @@ const PUBLIC_API: &[&str] = &[
     "/api/v1/access/logout",
 ];
 
+/// OctoPrint's app-key workflow: a slicer asks for a key before it has one and polls for the
+/// owner's decision, which is made in the dashboard. Programs, not browsers, so no `Origin`.
+fn is_app_key_workflow(path: &str) -> bool {
+    path == "/plugin/appkeys/probe"
+        || path == "/plugin/appkeys/request"
+        || path
+            .strip_prefix("/plugin/appkeys/request/")
+            .is_some_and(|t| !t.is_empty() && !t.contains('/'))
+}
+
 /// How a request is authenticated; handlers read it as an extension.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Authenticated {
@@ -120,7 +130,9 @@ pub async fn gate(State(state): State<AppState>, mut request: Request, next: Nex
         Err(refusal) => return refusal.into_response(),
     };
     let path = request.uri().path().to_owned();
-    let public = PUBLIC_FILES.contains(&path.as_str()) || PUBLIC_API.contains(&path.as_str());
+    let app_keys = is_app_key_workflow(&path);
+    let public =
+        PUBLIC_FILES.contains(&path.as_str()) || PUBLIC_API.contains(&path.as_str()) || app_keys;
     let state_changing = !matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
@@ -131,7 +143,9 @@ pub async fn gate(State(state): State<AppState>, mut request: Request, next: Nex
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"));
 
     if state_changing || is_websocket {
-        if let Err(refusal) = check_origin(&request, &peer, identity.as_ref(), state_changing) {
+        if let Err(refusal) =
+            check_origin(&request, &peer, identity.as_ref(), state_changing, app_keys)
+        {
             return refusal.into_response();
         }
     }
@@ -179,7 +193,12 @@ async fn identify(
     peer: &Peer,
     headers: &HeaderMap,
 ) -> Result<Option<Authenticated>, ApiError> {
-    if let Some(key) = headers.get(API_KEY_HEADER) {
+    // PrusaSlicer and OrcaSlicer send the header even with the key field left blank: a blank
+    // key is no key, so a trusted local slicer still works without one.
+    let key = headers
+        .get(API_KEY_HEADER)
+        .filter(|k| !k.as_bytes().iter().all(u8::is_ascii_whitespace));
+    if let Some(key) = key {
         let name = key
             .to_str()
             .ok()
@@ -259,6 +278,7 @@ fn check_origin(
     peer: &Peer,
     identity: Option<&Authenticated>,
     state_changing: bool,
+    program_endpoint: bool,
 ) -> Result<(), ApiError> {
     if matches!(
         identity,
@@ -284,7 +304,7 @@ fn check_origin(
             "foreign_origin",
             format!("requests from pages at `{origin}` are not allowed"),
         )),
-        None if !state_changing => Ok(()),
+        None if !state_changing || program_endpoint => Ok(()),
         None if peer.is_local() && matches!(identity, Some(Authenticated::Local)) => Ok(()),
         None => Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -749,6 +769,16 @@ mod tests {
         assert!(!same_origin("null", "localhost:8008", false));
         assert_eq!(origin_of("http://a.b:1/x/y?z"), Some("http://a.b:1"));
         assert_eq!(origin_of("https://a.b"), Some("https://a.b"));
+    }
+
+    #[test]
+    fn only_the_app_key_workflow_is_open_to_programs() {
+        assert!(is_app_key_workflow("/plugin/appkeys/probe"));
+        assert!(is_app_key_workflow("/plugin/appkeys/request"));
+        assert!(is_app_key_workflow("/plugin/appkeys/request/abc"));
+        assert!(!is_app_key_workflow("/plugin/appkeys/request/"));
+        assert!(!is_app_key_workflow("/plugin/appkeys/request/a/b"));
+        assert!(!is_app_key_workflow("/plugin/appkeys/decide"));
     }
 
     #[test]

@@ -9,17 +9,24 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::error::RecvError;
 
+use super::api::printers::ConsoleLine;
 use super::guard::is_local_origin;
 use super::{ApiError, AppState};
-use super::api::printers::ConsoleLine;
 use crate::manager::PrinterView;
 
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum LiveMessage<'a> {
-    Snapshot { printers: &'a [PrinterView] },
-    Printer { printer: &'a PrinterView },
-    Console { printer: i64, lines: &'a [ConsoleLine] },
+    Snapshot {
+        printers: &'a [PrinterView],
+    },
+    Printer {
+        printer: &'a PrinterView,
+    },
+    Console {
+        printer: i64,
+        lines: &'a [ConsoleLine],
+    },
 }
 
 pub async fn upgrade(
@@ -49,7 +56,11 @@ const CONSOLE_TICK: Duration = Duration::from_millis(250);
 #[serde(tag = "type", rename_all = "snake_case")]
 enum Request {
     /// Stream this printer's console from sequence number `after` (`printer: null` stops it).
-    Console { printer: Option<i64>, #[serde(default)] after: u64 },
+    Console {
+        printer: Option<i64>,
+        #[serde(default)]
+        after: u64,
+    },
 }
 
 async fn serve(mut socket: WebSocket, state: AppState) {

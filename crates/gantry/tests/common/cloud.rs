@@ -102,7 +102,13 @@ impl TestCloud {
         .await
     }
 
-    pub async fn command_numbered(&self, command: &str, number: i64, payload: Value, extra: Value) -> Value {
+    pub async fn command_numbered(
+        &self,
+        command: &str,
+        number: i64,
+        payload: Value,
+        extra: Value,
+    ) -> Value {
         self.control(
             "command",
             json!({"command": command, "number": number, "payload": payload, "extra": extra}),
@@ -118,7 +124,10 @@ impl TestCloud {
             if done(&state) {
                 return state;
             }
-            assert!(Instant::now() < deadline, "timed out waiting for {what}: {state:#}");
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}: {state:#}"
+            );
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
     }

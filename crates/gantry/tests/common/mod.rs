@@ -43,7 +43,13 @@ impl Daemon {
             .stderr(Stdio::piped())
             .spawn()
             .expect("start gantry serve");
-        Daemon { child: Some(child), data_dir, port: 0, _dir: dir }.wait_for_runtime_file()
+        Daemon {
+            child: Some(child),
+            data_dir,
+            port: 0,
+            _dir: dir,
+        }
+        .wait_for_runtime_file()
     }
 
     /// Waits until the daemon has published its address in `daemon.json`.
@@ -51,11 +57,16 @@ impl Daemon {
         let deadline = Instant::now() + PATIENCE;
         loop {
             if let Ok(text) = std::fs::read_to_string(self.data_dir.join("daemon.json")) {
-                let info: serde_json::Value = serde_json::from_str(&text).expect("daemon.json is JSON");
+                let info: serde_json::Value =
+                    serde_json::from_str(&text).expect("daemon.json is JSON");
                 self.port = info["port"].as_u64().expect("port") as u16;
                 return self;
             }
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
                 panic!("gantry serve exited early ({status}): {}", self.stderr());
             }
             assert!(Instant::now() < deadline, "gantry serve did not start");
@@ -127,7 +138,12 @@ impl Daemon {
             .stderr(Stdio::piped())
             .spawn()
             .expect("restart gantry serve");
-        let daemon = Daemon { child: Some(child), data_dir, port: 0, _dir: dir };
+        let daemon = Daemon {
+            child: Some(child),
+            data_dir,
+            port: 0,
+            _dir: dir,
+        };
         daemon.wait_for_runtime_file()
     }
 }

@@ -125,7 +125,8 @@ mod imp {
     /// The pty number behind a master fd, from `tty-index:` in its fdinfo.
     fn pty_index(pid: u32, fd: &std::ffi::OsStr) -> Option<u32> {
         let info = fs::read_to_string(Path::new(&format!("/proc/{pid}/fdinfo")).join(fd)).ok()?;
-        info.lines().find_map(|l| l.strip_prefix("tty-index:")?.trim().parse().ok())
+        info.lines()
+            .find_map(|l| l.strip_prefix("tty-index:")?.trim().parse().ok())
     }
 
     fn process_name(pid: u32) -> String {

@@ -47,7 +47,9 @@ pub struct Scripts {
 impl Scripts {
     /// Heaters and fan off, motors released: what a cancelled print should leave behind.
     pub fn default_cancel() -> Vec<String> {
-        ["M104 S0", "M140 S0", "M106 S0", "M84"].map(String::from).to_vec()
+        ["M104 S0", "M140 S0", "M106 S0", "M84"]
+            .map(String::from)
+            .to_vec()
     }
 }
 
@@ -61,16 +63,40 @@ pub struct Position {
 /// How a job ended, for the journal.
 #[derive(Debug, Clone, PartialEq)]
 pub enum JobEvent {
-    Started { job: i64 },
-    Checkpoint { job: i64, at: Position },
-    Paused { job: i64, at: Position },
-    Resumed { job: i64 },
-    Finished { job: i64, at: Position },
-    Cancelled { job: i64, at: Position },
+    Started {
+        job: i64,
+    },
+    Checkpoint {
+        job: i64,
+        at: Position,
+    },
+    Paused {
+        job: i64,
+        at: Position,
+    },
+    Resumed {
+        job: i64,
+    },
+    Finished {
+        job: i64,
+        at: Position,
+    },
+    Cancelled {
+        job: i64,
+        at: Position,
+    },
     /// The firmware reported a fatal error, or the file could not be read.
-    Failed { job: i64, at: Position, reason: String },
+    Failed {
+        job: i64,
+        at: Position,
+        reason: String,
+    },
     /// The link was lost (unplugged, reset, Gantry stopping): resumable from `at`.
-    Interrupted { job: i64, at: Position, reason: String },
+    Interrupted {
+        job: i64,
+        at: Position,
+        reason: String,
+    },
 }
 
 /// The live view of a job, published with the printer's status.
@@ -88,7 +114,10 @@ pub struct JobStatus {
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
     #[error("cannot open {path}: {source}")]
-    Open { path: String, source: std::io::Error },
+    Open {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Read(#[from] ReadError),
     #[error("the printer refused a line: {0}")]
@@ -112,13 +141,19 @@ pub struct RunningJob {
 
 impl RunningJob {
     pub fn open(spec: JobSpec, now: Instant) -> Result<RunningJob, JobError> {
-        let open_error = |source| JobError::Open { path: spec.path.display().to_string(), source };
+        let open_error = |source| JobError::Open {
+            path: spec.path.display().to_string(),
+            source,
+        };
         let file = File::open(&spec.path).map_err(open_error)?;
         let total_bytes = file.metadata().map_err(open_error)?.len();
         let (reader, acked) = match &spec.resume {
             Some(point) => (
                 Reader::resume_after(BufReader::new(file), point.after_line, point.offset)?,
-                Position { line: point.after_line, offset: point.offset },
+                Position {
+                    line: point.after_line,
+                    offset: point.offset,
+                },
             ),
             None => (Reader::new(BufReader::new(file)), Position::default()),
         };
@@ -139,7 +174,12 @@ impl RunningJob {
     /// Queues the resume preamble ahead of the file's lines; its lines carry the resume
     /// position, so acknowledging them moves nothing.
     pub fn push_preamble(&mut self, link: &mut Link) -> Result<(), JobError> {
-        let preamble = self.spec.resume.as_ref().map(|p| p.preamble.clone()).unwrap_or_default();
+        let preamble = self
+            .spec
+            .resume
+            .as_ref()
+            .map(|p| p.preamble.clone())
+            .unwrap_or_default();
         for line in preamble {
             self.push(link, &line, self.acked)?;
         }
@@ -151,7 +191,10 @@ impl RunningJob {
         while !self.paused && !self.end_of_file && link.wants_job_line() {
             match self.reader.next_line()? {
                 Some(line) => {
-                    let at = Position { line: line.number, offset: line.end_offset };
+                    let at = Position {
+                        line: line.number,
+                        offset: line.end_offset,
+                    };
                     let command = line.command.to_owned();
                     self.push(link, &command, at)?;
                 }
@@ -159,7 +202,10 @@ impl RunningJob {
                     // A final M400 whose acknowledgement proves every earlier line was taken:
                     // a plain `ok` can, rarely, be the late answer to a rejected line.
                     // It stands for the whole file, trailing comments included.
-                    let end = Position { line: self.reader.line_number(), offset: self.reader.offset() };
+                    let end = Position {
+                        line: self.reader.line_number(),
+                        offset: self.reader.offset(),
+                    };
                     self.push(link, "M400", end)?;
                     self.end_of_file = true;
                 }

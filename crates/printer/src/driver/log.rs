@@ -31,7 +31,12 @@ impl SerialLog {
         if lines.len() == LOG_LINES {
             lines.pop_front();
         }
-        lines.push_back(LogLine { seq, at: SystemTime::now(), sent, text });
+        lines.push_back(LogLine {
+            seq,
+            at: SystemTime::now(),
+            sent,
+            text,
+        });
     }
 
     /// The kept lines with a sequence number above `after`, oldest first.

@@ -20,8 +20,8 @@ use std::time::Duration;
 use tokio::sync::{oneshot, watch};
 
 pub use job::{JobEvent, JobSpec, JobStatus, Position, ResumePoint, Scripts, CHECKPOINT_INTERVAL};
-pub use safety::refusal_while_printing;
 pub use log::{LogLine, SerialLog, LOG_LINES};
+pub use safety::refusal_while_printing;
 pub use status::{State, Status};
 
 /// How to reach one printer.
@@ -107,12 +107,24 @@ impl Driver {
         let (publish, status) = watch::channel(Status::new(&config.port));
         let (events, milestones) = tokio::sync::mpsc::unbounded_channel();
         let log = Arc::new(SerialLog::default());
-        let outputs = thread::Outputs { status: publish, events, log: log.clone() };
+        let outputs = thread::Outputs {
+            status: publish,
+            events,
+            log: log.clone(),
+        };
         let name = format!("printer {}", config.port.display());
         let thread = std::thread::Builder::new()
             .name(name)
             .spawn(move || thread::run(config, inbox, outputs))?;
-        Ok((Driver { commands, status, log, thread: Some(thread) }, milestones))
+        Ok((
+            Driver {
+                commands,
+                status,
+                log,
+                thread: Some(thread),
+            },
+            milestones,
+        ))
     }
 
     /// The printer's recent serial traffic.
@@ -127,13 +139,17 @@ impl Driver {
 
     /// Sends a command without waiting for the verdict.
     pub fn send(&self, command: Command) -> Result<(), Refusal> {
-        self.commands.send((command, None)).map_err(|_| Refusal::Gone)
+        self.commands
+            .send((command, None))
+            .map_err(|_| Refusal::Gone)
     }
 
     /// Sends a command and waits for the printer thread to accept or refuse it.
     pub async fn request(&self, command: Command) -> Result<(), Refusal> {
         let (reply, verdict) = oneshot::channel();
-        self.commands.send((command, Some(reply))).map_err(|_| Refusal::Gone)?;
+        self.commands
+            .send((command, Some(reply)))
+            .map_err(|_| Refusal::Gone)?;
         verdict.await.unwrap_or(Err(Refusal::Gone))
     }
 

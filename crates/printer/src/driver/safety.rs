@@ -21,7 +21,11 @@ const SAFE_WHILE_PRINTING: &[(&str, &str)] = &[
 
 /// Why a command was refused, in words for the console.
 pub fn refusal_while_printing(command: &str) -> Option<String> {
-    let code = command.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+    let code = command
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_ascii_uppercase();
     if SAFE_WHILE_PRINTING.iter().any(|(safe, _)| *safe == code) {
         return None;
     }
@@ -39,16 +43,36 @@ mod tests {
 
     #[test]
     fn reading_and_tuning_commands_pass() {
-        for command in ["M105", "m105", "M106 S255", "M220 S110", "M221 S95", "M104 S215", "M117 Hello"] {
+        for command in [
+            "M105",
+            "m105",
+            "M106 S255",
+            "M220 S110",
+            "M221 S95",
+            "M104 S215",
+            "M117 Hello",
+        ] {
             assert_eq!(refusal_while_printing(command), None, "{command}");
         }
     }
 
     #[test]
     fn moves_and_mode_changes_are_refused_with_a_reason() {
-        for command in ["G1 X10", "G28", "G91", "G92 E0", "M83", "M109 S200", "M112", ""] {
+        for command in [
+            "G1 X10",
+            "G28",
+            "G91",
+            "G92 E0",
+            "M83",
+            "M109 S200",
+            "M112",
+            "",
+        ] {
             let reason = refusal_while_printing(command).expect(command);
-            assert!(reason.contains("refused while a print is running"), "{reason}");
+            assert!(
+                reason.contains("refused while a print is running"),
+                "{reason}"
+            );
             assert!(reason.contains("M105"), "{reason}");
         }
     }

@@ -62,5 +62,4 @@ impl Status {
             job: None,
         }
     }
-
 }

@@ -11,7 +11,9 @@ use serialport::SerialPort;
 use tokio::sync::{mpsc, watch};
 
 use super::job::{JobError, JobEvent, RunningJob, Scripts};
-use super::{refusal_while_printing, Command, DriverConfig, Refusal, Reply, SerialLog, State, Status};
+use super::{
+    refusal_while_printing, Command, DriverConfig, Refusal, Reply, SerialLog, State, Status,
+};
 
 /// Upper bound on how long the thread sleeps in a read, so that commands (an emergency stop
 /// above all) are picked up promptly even when the port is quiet.
@@ -102,7 +104,13 @@ struct Session<'a> {
 impl<'a> Session<'a> {
     fn new(config: &DriverConfig, port: Box<dyn SerialPort>, out: &'a Outputs) -> Session<'a> {
         let now = Instant::now();
-        Session { port, link: Link::new(config.link.clone(), now), job: None, out, last_progress: now }
+        Session {
+            port,
+            link: Link::new(config.link.clone(), now),
+            job: None,
+            out,
+            last_progress: now,
+        }
     }
 
     fn run(mut self, inbox: &Receiver<(Command, Option<Reply>)>) -> Ended {
@@ -153,7 +161,11 @@ impl<'a> Session<'a> {
             match self.port.read(&mut buf) {
                 Ok(0) => return self.lost("the port closed".into()),
                 Ok(n) => self.link.handle_input(&buf[..n], Instant::now()),
-                Err(e) if matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::Interrupted) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+                    ) => {}
                 Err(e) => return self.lost(format!("the printer went away: {e}")),
             }
             let now = Instant::now();
@@ -180,7 +192,9 @@ impl<'a> Session<'a> {
                         return Err(Refusal::Unsafe(reason));
                     }
                 }
-                self.link.enqueue_command(&line).map_err(|e| Refusal::Invalid(e.to_string()))
+                self.link
+                    .enqueue_command(&line)
+                    .map_err(|e| Refusal::Invalid(e.to_string()))
             }
             Command::StartJob(spec) => {
                 self.ready()?;
@@ -188,8 +202,10 @@ impl<'a> Session<'a> {
                     return Err(Refusal::Busy);
                 }
                 let id = spec.id;
-                let mut job = RunningJob::open(spec, Instant::now()).map_err(|e| Refusal::Invalid(e.to_string()))?;
-                job.push_preamble(&mut self.link).map_err(|e| Refusal::Invalid(e.to_string()))?;
+                let mut job = RunningJob::open(spec, Instant::now())
+                    .map_err(|e| Refusal::Invalid(e.to_string()))?;
+                job.push_preamble(&mut self.link)
+                    .map_err(|e| Refusal::Invalid(e.to_string()))?;
                 self.out.milestone(JobEvent::Started { job: id });
                 self.job = Some(job);
                 self.publish_job(State::Printing);
@@ -201,7 +217,8 @@ impl<'a> Session<'a> {
                     return Err(Refusal::AlreadyPaused);
                 }
                 job.paused = true;
-                let (id, at, script) = (job.spec.id, job.acked, job.spec.scripts.after_pause.clone());
+                let (id, at, script) =
+                    (job.spec.id, job.acked, job.spec.scripts.after_pause.clone());
                 self.enqueue_script(&script);
                 self.out.milestone(JobEvent::Paused { job: id, at });
                 self.publish_job(State::Paused);
@@ -230,7 +247,10 @@ impl<'a> Session<'a> {
                     job.spec.scripts.after_cancel.clone()
                 };
                 self.enqueue_script(&script);
-                self.out.milestone(JobEvent::Cancelled { job: job.spec.id, at: job.acked });
+                self.out.milestone(JobEvent::Cancelled {
+                    job: job.spec.id,
+                    at: job.acked,
+                });
                 self.publish_job(State::Ready);
                 Ok(())
             }
@@ -238,7 +258,11 @@ impl<'a> Session<'a> {
                 self.link.emergency_stop();
                 if let Some(job) = self.job.take() {
                     let reason = "emergency stop".to_string();
-                    self.out.milestone(JobEvent::Failed { job: job.spec.id, at: job.acked, reason });
+                    self.out.milestone(JobEvent::Failed {
+                        job: job.spec.id,
+                        at: job.acked,
+                        reason,
+                    });
                 }
                 self.out.set(|s| {
                     s.state = State::Error;
@@ -262,16 +286,20 @@ impl<'a> Session<'a> {
 
     fn feed(&mut self) -> Result<(), String> {
         match self.job.as_mut() {
-            Some(job) => job.feed(&mut self.link).map_err(|e: JobError| e.to_string()),
+            Some(job) => job
+                .feed(&mut self.link)
+                .map_err(|e: JobError| e.to_string()),
             None => Ok(()),
         }
     }
 
+    /// Hands the link's lines to the kernel. No `tcdrain`: waiting for the UART to empty
+    /// would idle the wire between lines on a real USB-serial adapter.
     fn flush(&mut self) -> io::Result<()> {
         while let Some(bytes) = self.link.poll_transmit(Instant::now()) {
             self.port.write_all(&bytes)?;
         }
-        self.port.flush()
+        Ok(())
     }
 
     fn apply(&mut self, event: Event) {
@@ -288,10 +316,17 @@ impl<'a> Session<'a> {
                 s.error = None;
                 s.firmware = Some(firmware);
             }),
-            Event::FirmwareError { message, fatal: true } => {
+            Event::FirmwareError {
+                message,
+                fatal: true,
+            } => {
                 if let Some(job) = self.job.take() {
                     let reason = format!("the printer reported: {message}");
-                    self.out.milestone(JobEvent::Failed { job: job.spec.id, at: job.acked, reason });
+                    self.out.milestone(JobEvent::Failed {
+                        job: job.spec.id,
+                        at: job.acked,
+                        reason,
+                    });
                 }
                 self.out.set(|s| {
                     s.state = State::Error;
@@ -299,7 +334,10 @@ impl<'a> Session<'a> {
                     s.job = None;
                 });
             }
-            Event::FirmwareError { message, fatal: false } => {
+            Event::FirmwareError {
+                message,
+                fatal: false,
+            } => {
                 tracing::info!(%message, "firmware reported an error it recovered from");
             }
             Event::Reset => {
@@ -319,7 +357,10 @@ impl<'a> Session<'a> {
         let now = Instant::now();
         let Some(job) = self.job.as_mut() else { return };
         if let Some(at) = job.checkpoint(now) {
-            self.out.milestone(JobEvent::Checkpoint { job: job.spec.id, at });
+            self.out.milestone(JobEvent::Checkpoint {
+                job: job.spec.id,
+                at,
+            });
         }
         if job.is_done() {
             let (id, at) = (job.spec.id, job.acked);
@@ -345,7 +386,11 @@ impl<'a> Session<'a> {
     fn fail(&mut self, reason: String) {
         if let Some(job) = self.job.take() {
             self.link.discard_job_lines();
-            self.out.milestone(JobEvent::Failed { job: job.spec.id, at: job.acked, reason });
+            self.out.milestone(JobEvent::Failed {
+                job: job.spec.id,
+                at: job.acked,
+                reason,
+            });
             self.publish_job(State::Ready);
         }
     }
@@ -354,12 +399,18 @@ impl<'a> Session<'a> {
     fn interrupt(&mut self, reason: &str) {
         if let Some(job) = self.job.take() {
             let reason = reason.to_string();
-            self.out.milestone(JobEvent::Interrupted { job: job.spec.id, at: job.acked, reason });
+            self.out.milestone(JobEvent::Interrupted {
+                job: job.spec.id,
+                at: job.acked,
+                reason,
+            });
         }
     }
 
     fn lost(mut self, reason: String) -> Ended {
-        self.interrupt(&format!("the connection to the printer was lost ({reason})"));
+        self.interrupt(&format!(
+            "the connection to the printer was lost ({reason})"
+        ));
         Ended::Lost(reason)
     }
 }

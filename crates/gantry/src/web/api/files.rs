@@ -9,12 +9,9 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 
 use super::{body, parse_id, ApiError, AppState};
-use crate::files::{FileError, DEFAULT_UPLOAD_LIMIT};
+use crate::files::FileError;
 use crate::manager::ManagerError;
 use crate::store::FileRow;
-
-/// Settings key of the upload size limit in bytes.
-pub const UPLOAD_LIMIT_SETTING: &str = "upload_limit_bytes";
 
 /// A library file as the dashboard lists it.
 #[derive(Debug, Serialize)]
@@ -50,7 +47,9 @@ async fn view(state: &AppState, row: FileRow) -> FileView {
         id: row.id,
         thumbnail: has_thumbnail.then(|| format!("/api/v1/files/{}/thumbnail", row.id)),
         metadata: metadata.map(|m| Summary {
-            layer_count: m.layer_count.or_else(|| u32::try_from(m.layers.len()).ok().filter(|n| *n > 0)),
+            layer_count: m
+                .layer_count
+                .or_else(|| u32::try_from(m.layers.len()).ok().filter(|n| *n > 0)),
             slicer: m.slicer.map(|s| match m.slicer_version {
                 Some(v) => format!("{s} {v}"),
                 None => s,
@@ -83,7 +82,10 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<FileView>>, 
     Ok(Json(views))
 }
 
-pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<FileView>, ApiError> {
+pub async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<FileView>, ApiError> {
     let id = parse_id("file", &id)?;
     let row = state.manager.files().get(id).await?;
     Ok(Json(view(&state, row).await))
@@ -98,8 +100,13 @@ pub async fn upload(
     request: Body,
 ) -> Result<(StatusCode, Json<FileView>), ApiError> {
     let query = query.unwrap_or_default();
-    let name = query_value(&query, "name")?
-        .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "bad_name", "say the file's name with ?name=..."))?;
+    let name = query_value(&query, "name")?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_name",
+            "say the file's name with ?name=...",
+        )
+    })?;
     let overwrite = query_value(&query, "overwrite")?.is_some_and(|v| v == "true" || v == "1");
     let limit = upload_limit(&state).await?;
     let declared = headers
@@ -109,14 +116,21 @@ pub async fn upload(
     if declared.is_some_and(|length| length > limit) {
         return Err(FileError::TooLarge { limit }.into());
     }
-    let row = state.manager.files().upload(&name, request.into_data_stream(), limit, overwrite).await?;
+    let row = state
+        .manager
+        .files()
+        .upload(&name, request.into_data_stream(), limit, overwrite)
+        .await?;
     Ok((StatusCode::CREATED, Json(view(&state, row).await)))
 }
 
 /// One value of a query string, decoded strictly: a name that is not UTF-8 is an error, not
 /// a name full of replacement characters.
 fn query_value(query: &str, key: &str) -> Result<Option<String>, ApiError> {
-    let Some(raw) = query.split('&').find_map(|pair| pair.strip_prefix(key)?.strip_prefix('=')) else {
+    let Some(raw) = query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix(key)?.strip_prefix('='))
+    else {
         return Ok(None);
     };
     let mut bytes = Vec::with_capacity(raw.len());
@@ -127,29 +141,38 @@ fn query_value(query: &str, key: &str) -> Result<Option<String>, ApiError> {
             b'%' => {
                 let hex = [input.next(), input.next()];
                 let value = match hex {
-                    [Some(h), Some(l)] => std::str::from_utf8(&[h, l]).ok().and_then(|s| u8::from_str_radix(s, 16).ok()),
+                    [Some(h), Some(l)] => std::str::from_utf8(&[h, l])
+                        .ok()
+                        .and_then(|s| u8::from_str_radix(s, 16).ok()),
                     _ => None,
                 };
                 bytes.push(value.ok_or_else(|| {
-                    ApiError::new(StatusCode::BAD_REQUEST, "bad_request", format!("`{key}` has a broken %-escape"))
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "bad_request",
+                        format!("`{key}` has a broken %-escape"),
+                    )
                 })?);
             }
             other => bytes.push(other),
         }
     }
     String::from_utf8(bytes).map(Some).map_err(|_| {
-        ApiError::new(StatusCode::BAD_REQUEST, "bad_name", format!("`{key}` is not valid UTF-8 text"))
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_name",
+            format!("`{key}` is not valid UTF-8 text"),
+        )
     })
 }
 
-pub async fn upload_limit(state: &AppState) -> Result<u64, ApiError> {
-    Ok(state
+async fn upload_limit(state: &AppState) -> Result<u64, ApiError> {
+    state
         .manager
-        .store()
-        .setting::<u64>(UPLOAD_LIMIT_SETTING)
+        .files()
+        .upload_limit()
         .await
-        .map_err(store_error)?
-        .unwrap_or(DEFAULT_UPLOAD_LIMIT))
+        .map_err(store_error)
 }
 
 #[derive(Deserialize)]
@@ -170,7 +193,10 @@ pub async fn rename(
     Ok(Json(view(&state, row).await))
 }
 
-pub async fn delete(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     let id = parse_id("file", &id)?;
     refuse_if_printing(&state, id).await?;
     state.manager.files().delete(id).await?;
@@ -178,7 +204,13 @@ pub async fn delete(State(state): State<AppState>, Path(id): Path<String>) -> Re
 }
 
 async fn refuse_if_printing(state: &AppState, id: i64) -> Result<(), ApiError> {
-    if state.manager.store().file_in_use(id).await.map_err(store_error)? {
+    if state
+        .manager
+        .store()
+        .file_in_use(id)
+        .await
+        .map_err(store_error)?
+    {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "file_in_use",
@@ -188,7 +220,10 @@ async fn refuse_if_printing(state: &AppState, id: i64) -> Result<(), ApiError> {
     Ok(())
 }
 
-pub async fn thumbnail(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn thumbnail(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let id = parse_id("file", &id)?;
     let png = state
         .manager
@@ -196,5 +231,12 @@ pub async fn thumbnail(State(state): State<AppState>, Path(id): Path<String>) ->
         .thumbnail(id)
         .await
         .ok_or_else(|| ApiError::not_found(format!("file {id} has no thumbnail")))?;
-    Ok(([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "no-cache")], png).into_response())
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/png"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        png,
+    )
+        .into_response())
 }

@@ -26,7 +26,10 @@ pub async fn start(
 ) -> Result<(StatusCode, Json<JobRow>), ApiError> {
     let printer = parse_id("printer", &id)?;
     let request = body(request)?;
-    let job = state.manager.start_job(printer, request.file_id, Origin::Local, None).await?;
+    let job = state
+        .manager
+        .start_job(printer, request.file_id, Origin::Local, None)
+        .await?;
     Ok((StatusCode::CREATED, Json(job)))
 }
 
@@ -49,9 +52,15 @@ pub async fn control(
     Ok(StatusCode::ACCEPTED)
 }
 
-pub async fn emergency_stop(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn emergency_stop(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     let printer = parse_id("printer", &id)?;
-    state.manager.control(printer, Control::EmergencyStop).await?;
+    state
+        .manager
+        .control(printer, Control::EmergencyStop)
+        .await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -67,18 +76,40 @@ pub async fn history(
 ) -> Result<Json<Vec<JobRow>>, ApiError> {
     let printer = parse_id("printer", &id)?;
     if state.manager.printer(printer).is_none() {
-        return Err(ApiError::not_found(format!("there is no printer with id `{id}`")));
+        return Err(ApiError::not_found(format!(
+            "there is no printer with id `{id}`"
+        )));
     }
     let limit = query.limit.unwrap_or(DEFAULT_HISTORY).min(MAX_HISTORY);
-    Ok(Json(state.manager.store().jobs(Some(printer), limit).await.map_err(crate::manager::ManagerError::from)?))
+    Ok(Json(
+        state
+            .manager
+            .store()
+            .jobs(Some(printer), limit)
+            .await
+            .map_err(crate::manager::ManagerError::from)?,
+    ))
 }
 
-pub async fn list(State(state): State<AppState>, Query(query): Query<HistoryQuery>) -> Result<Json<Vec<JobRow>>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    Query(query): Query<HistoryQuery>,
+) -> Result<Json<Vec<JobRow>>, ApiError> {
     let limit = query.limit.unwrap_or(DEFAULT_HISTORY).min(MAX_HISTORY);
-    Ok(Json(state.manager.store().jobs(None, limit).await.map_err(crate::manager::ManagerError::from)?))
+    Ok(Json(
+        state
+            .manager
+            .store()
+            .jobs(None, limit)
+            .await
+            .map_err(crate::manager::ManagerError::from)?,
+    ))
 }
 
-pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<JobRow>, ApiError> {
+pub async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<JobRow>, ApiError> {
     let job = parse_id("job", &id)?;
     state
         .manager

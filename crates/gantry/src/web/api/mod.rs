@@ -20,19 +20,31 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/status", get(status))
         .route("/api/v1/printers", get(printers::list).post(printers::add))
         .route("/api/v1/ports", get(printers::ports))
-        .route("/api/v1/printers/{id}", get(printers::get).patch(printers::update))
+        .route(
+            "/api/v1/printers/{id}",
+            get(printers::get).patch(printers::update),
+        )
         .route("/api/v1/printers/{id}/commands", post(printers::command))
         .route("/api/v1/printers/{id}/console", get(printers::console))
-        .route("/api/v1/printers/{id}/temperatures", get(printers::temperatures))
+        .route(
+            "/api/v1/printers/{id}/temperatures",
+            get(printers::temperatures),
+        )
         .route("/api/v1/printers/{id}/job", post(jobs::start))
         .route("/api/v1/printers/{id}/job/{action}", post(jobs::control))
-        .route("/api/v1/printers/{id}/emergency-stop", post(jobs::emergency_stop))
+        .route(
+            "/api/v1/printers/{id}/emergency-stop",
+            post(jobs::emergency_stop),
+        )
         .route("/api/v1/printers/{id}/jobs", get(jobs::history))
         .route("/api/v1/jobs", get(jobs::list))
         .route("/api/v1/jobs/{id}", get(jobs::get))
         .route("/api/v1/jobs/{id}/resume", post(jobs::resume))
         .route("/api/v1/files", get(files::list).post(files::upload))
-        .route("/api/v1/files/{id}", get(files::get).patch(files::rename).delete(files::delete))
+        .route(
+            "/api/v1/files/{id}",
+            get(files::get).patch(files::rename).delete(files::delete),
+        )
         .route("/api/v1/files/{id}/thumbnail", get(files::thumbnail))
 }
 
@@ -46,7 +58,8 @@ pub async fn not_found(uri: Uri) -> ApiError {
 
 /// Path ids are numbers; anything else names nothing that exists.
 fn parse_id(kind: &str, id: &str) -> Result<i64, ApiError> {
-    id.parse().map_err(|_| ApiError::not_found(format!("there is no {kind} with id `{id}`")))
+    id.parse()
+        .map_err(|_| ApiError::not_found(format!("there is no {kind} with id `{id}`")))
 }
 
 /// A JSON body, with the extractor's own complaint as the message when it is unusable.
@@ -59,12 +72,16 @@ impl From<ManagerError> for ApiError {
     fn from(error: ManagerError) -> ApiError {
         let message = error.to_string();
         let (status, code) = match &error {
-            ManagerError::UnknownPrinter(_) | ManagerError::UnknownJob(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ManagerError::UnknownPrinter(_) | ManagerError::UnknownJob(_) => {
+                (StatusCode::NOT_FOUND, "not_found")
+            }
             ManagerError::File(file) => return ApiError::from_file(file, message),
             ManagerError::Refused(refusal) => refusal_status(refusal),
             ManagerError::NotResumable(_) => (StatusCode::CONFLICT, "not_resumable"),
             ManagerError::NotAPort(_) => (StatusCode::UNPROCESSABLE_ENTITY, "not_a_printer"),
-            ManagerError::Store(_) | ManagerError::Simulator { .. } | ManagerError::Driver { .. } => {
+            ManagerError::Store(_)
+            | ManagerError::Simulator { .. }
+            | ManagerError::Driver { .. } => {
                 tracing::error!(error = %message, "request failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
             }

@@ -19,7 +19,10 @@ pub async fn list(State(state): State<AppState>) -> Json<Vec<PrinterView>> {
     Json(state.manager.printers())
 }
 
-pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<PrinterView>, ApiError> {
+pub async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<PrinterView>, ApiError> {
     let number = parse_id("printer", &id)?;
     state
         .manager
@@ -42,7 +45,8 @@ pub async fn update(
     let number = parse_id("printer", &id)?;
     let name = body(request)?.name;
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > MAX_NAME_LEN || name.chars().any(char::is_control) {
+    if name.is_empty() || name.chars().count() > MAX_NAME_LEN || name.chars().any(char::is_control)
+    {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "bad_name",
@@ -67,7 +71,11 @@ pub async fn command(
     let request = body(request)?;
     let line = request.command.trim();
     if line.is_empty() {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "bad_command", "the command is empty"));
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_command",
+            "the command is empty",
+        ));
     }
     if line.len() > MAX_COMMAND_LEN || line.chars().any(|c| c.is_control() || !c.is_ascii()) {
         return Err(ApiError::new(
@@ -109,7 +117,10 @@ impl From<LogLine> for ConsoleLine {
     fn from(line: LogLine) -> ConsoleLine {
         ConsoleLine {
             seq: line.seq,
-            at: line.at.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64),
+            at: line
+                .at
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64),
             direction: if line.sent { "sent" } else { "received" },
             text: line.text,
         }
@@ -144,9 +155,19 @@ pub async fn add(
 ) -> Result<(StatusCode, Json<PrinterView>), ApiError> {
     let request = body(request)?;
     if request.port.trim().is_empty() || request.port.chars().any(char::is_control) {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "bad_request", "name the serial port, e.g. /dev/ttyUSB0"));
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "name the serial port, e.g. /dev/ttyUSB0",
+        ));
     }
-    let id = state.manager.add_by_port(request.port.trim().into(), request.baud).await?;
-    let view = state.manager.printer(id).ok_or_else(|| ApiError::not_found("the printer vanished"))?;
+    let id = state
+        .manager
+        .add_by_port(request.port.trim().into(), request.baud)
+        .await?;
+    let view = state
+        .manager
+        .printer(id)
+        .ok_or_else(|| ApiError::not_found("the printer vanished"))?;
     Ok((StatusCode::CREATED, Json(view)))
 }

@@ -54,18 +54,32 @@ pub async fn request(
     tracing::info!(app = %body.app.trim(), %address, "an app asks for an API key; approve it in the dashboard");
     state
         .access
-        .audit("apikey.requested", Some(&address.to_string()), None, Some(body.app.trim()))
+        .audit(
+            "apikey.requested",
+            Some(&address.to_string()),
+            None,
+            Some(body.app.trim()),
+        )
         .await;
     let base = base_url(&headers, peer.as_ref());
     let location = format!("{base}/plugin/appkeys/request/{token}");
     let body = json!({ "app_token": token, "auth_dialog": format!("{base}/#api-keys") });
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(body)).into_response())
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(body),
+    )
+        .into_response())
 }
 
 /// 202 while undecided, 200 with the key exactly once, 404 after that or when denied.
 pub async fn poll(State(state): State<AppState>, Path(token): Path<String>) -> Response {
     match state.api_keys.requests.poll(&token, Instant::now()) {
-        Poll::Pending => (StatusCode::ACCEPTED, Json(json!({ "message": "Awaiting decision" }))).into_response(),
+        Poll::Pending => (
+            StatusCode::ACCEPTED,
+            Json(json!({ "message": "Awaiting decision" })),
+        )
+            .into_response(),
         Poll::Granted(key) => Json(json!({ "api_key": key })).into_response(),
         Poll::Gone => OpError::new(StatusCode::NOT_FOUND, "No such request").into_response(),
     }

@@ -17,13 +17,12 @@ use serde_json::{json, Value};
 
 use super::{base_url, shape, Caller, OpError};
 use crate::access::Peer;
-use crate::files::{FileError, DEFAULT_UPLOAD_LIMIT};
+use crate::files::FileError;
 use crate::manager::Origin;
 use crate::store::FileRow;
 use crate::web::AppState;
 
 /// Settings key of the upload size limit in bytes (shared with `/api/v1/files`).
-const UPLOAD_LIMIT_SETTING: &str = "upload_limit_bytes";
 /// Form fields other than the file are short; a longer one is refused, not buffered.
 const MAX_FIELD: usize = 64 * 1024;
 /// Multipart framing around the file may add this much to its size.
@@ -32,12 +31,7 @@ const FORM_OVERHEAD: u64 = 64 * 1024;
 const INVALID_NAME: &str = "Can not upload file, invalid file name";
 
 async fn upload_limit(state: &AppState) -> Result<u64, OpError> {
-    Ok(state
-        .manager
-        .store()
-        .setting::<u64>(UPLOAD_LIMIT_SETTING)
-        .await?
-        .unwrap_or(DEFAULT_UPLOAD_LIMIT))
+    Ok(state.manager.files().upload_limit().await?)
 }
 
 /// `true`, `yes`, `y` and `1` are yes, as in OctoPrint.
@@ -65,11 +59,14 @@ async fn small_text(mut field: Field<'_>) -> Result<String, OpError> {
         .map_err(|e| OpError::bad_request(format!("The upload was cut off: {e}")))?
     {
         if bytes.len() + chunk.len() > MAX_FIELD {
-            return Err(OpError::bad_request(format!("The form field `{name}` is too long")));
+            return Err(OpError::bad_request(format!(
+                "The form field `{name}` is too long"
+            )));
         }
         bytes.extend_from_slice(&chunk);
     }
-    String::from_utf8(bytes).map_err(|_| OpError::bad_request(format!("The form field `{name}` is not UTF-8 text")))
+    String::from_utf8(bytes)
+        .map_err(|_| OpError::bad_request(format!("The form field `{name}` is not UTF-8 text")))
 }
 
 /// What the form asked for besides the file.
@@ -82,13 +79,17 @@ struct Form {
 }
 
 /// Stores the file part, refusing names that traverse and files that are being printed.
-async fn store_file(state: &AppState, field: Field<'_>, form: &Form, limit: u64) -> Result<FileRow, OpError> {
+async fn store_file(
+    state: &AppState,
+    field: Field<'_>,
+    form: &Form,
+    limit: u64,
+) -> Result<FileRow, OpError> {
     let raw = match &form.filename {
         Some(name) => name.clone(),
-        None => field
-            .file_name()
-            .map(str::to_owned)
-            .ok_or_else(|| OpError::bad_request("The file part has no file name (or one that is not UTF-8)"))?,
+        None => field.file_name().map(str::to_owned).ok_or_else(|| {
+            OpError::bad_request("The file part has no file name (or one that is not UTF-8)")
+        })?,
     };
     if raw.trim().is_empty() || traverses(&raw) || raw.contains(['/', '\\']) {
         return Err(OpError::bad_request(INVALID_NAME));
@@ -96,13 +97,21 @@ async fn store_file(state: &AppState, field: Field<'_>, form: &Form, limit: u64)
     let name = crate::files::sanitize(&raw)?;
     if let Some(existing) = state.manager.store().file_by_name(&name).await? {
         if form.no_overwrite {
-            return Err(OpError::conflict(format!("File {name} already exists and noOverwrite was true")));
+            return Err(OpError::conflict(format!(
+                "File {name} already exists and noOverwrite was true"
+            )));
         }
         if state.manager.store().file_in_use(existing.id).await? {
-            return Err(OpError::conflict("Trying to overwrite file that is currently being printed"));
+            return Err(OpError::conflict(
+                "Trying to overwrite file that is currently being printed",
+            ));
         }
     }
-    Ok(state.manager.files().upload(&name, field, limit, true).await?)
+    Ok(state
+        .manager
+        .files()
+        .upload(&name, field, limit, true)
+        .await?)
 }
 
 /// `POST /api/files/local` (multipart). 201 with `Location` and OctoPrint's body; `select`
@@ -140,8 +149,12 @@ pub async fn upload(
         };
         let outcome = match field.name().unwrap_or("") {
             "file" if stored.is_some() => Err(OpError::bad_request("Only one file per upload")),
-            "file" => store_file(&state, field, &form, limit).await.map(|row| stored = Some(row)),
-            "foldername" => Err(OpError::bad_request("Gantry's file library has no folders; upload a file")),
+            "file" => store_file(&state, field, &form, limit)
+                .await
+                .map(|row| stored = Some(row)),
+            "foldername" => Err(OpError::bad_request(
+                "Gantry's file library has no folders; upload a file",
+            )),
             "path" => small_text(field).await.and_then(|path| {
                 if traverses(&path) {
                     Err(OpError::bad_request(INVALID_NAME))
@@ -152,7 +165,9 @@ pub async fn upload(
             }),
             "select" => small_text(field).await.map(|v| form.select = truthy(&v)),
             "print" => small_text(field).await.map(|v| form.print = truthy(&v)),
-            "noOverwrite" => small_text(field).await.map(|v| form.no_overwrite = truthy(&v)),
+            "noOverwrite" => small_text(field)
+                .await
+                .map(|v| form.no_overwrite = truthy(&v)),
             "filename" => small_text(field).await.map(|v| form.filename = Some(v)),
             // `userdata`, and whatever else a client sends, is not used.
             _ => small_text(field).await.map(|_| ()),
@@ -165,7 +180,8 @@ pub async fn upload(
         }
     }
     let row = stored.ok_or_else(|| OpError::bad_request("No file to upload"))?;
-    let (selected, printed) = select_and_print(&state, &caller, &row, form.select || form.print, form.print).await;
+    let (selected, printed) =
+        select_and_print(&state, &caller, &row, form.select || form.print, form.print).await;
     let base = base_url(&headers, peer.as_ref().map(|Extension(p)| p));
     let location = shape::resource(&base, &row.name);
     let body = json!({
@@ -180,23 +196,41 @@ pub async fn upload(
             "refs": { "resource": location },
         }},
     });
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(body)).into_response())
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(body),
+    )
+        .into_response())
 }
 
 /// After an upload: selects (and prints) the file when the printer is idle. Failures only
 /// make the `effective*` flags false.
-async fn select_and_print(state: &AppState, caller: &Caller, row: &FileRow, select: bool, print: bool) -> (bool, bool) {
+async fn select_and_print(
+    state: &AppState,
+    caller: &Caller,
+    row: &FileRow,
+    select: bool,
+    print: bool,
+) -> (bool, bool) {
     if !select {
         return (false, false);
     }
-    let Some(printer) = caller.printer(state).filter(|p| p.state == PrinterState::Ready) else {
+    let Some(printer) = caller
+        .printer(state)
+        .filter(|p| p.state == PrinterState::Ready)
+    else {
         return (false, false);
     };
     state.api_keys.select(caller.client(), Some(row.id));
     if !print {
         return (true, false);
     }
-    match state.manager.start_job(printer.id, row.id, Origin::OctoPrint, None).await {
+    match state
+        .manager
+        .start_job(printer.id, row.id, Origin::OctoPrint, None)
+        .await
+    {
         Ok(_) => (true, true),
         Err(e) => {
             tracing::info!(file = %row.name, error = %e, "upload asked to print, but the print did not start");
@@ -219,7 +253,9 @@ pub async fn list(
         entries.push(shape::file(files, &base, &row).await);
     }
     let (free, total) = disk_space(&files.path_of(""));
-    Ok(Json(json!({ "files": entries, "free": free, "total": total })))
+    Ok(Json(
+        json!({ "files": entries, "free": free, "total": total }),
+    ))
 }
 
 async fn find(state: &AppState, path: &str) -> Result<FileRow, OpError> {
@@ -271,11 +307,16 @@ pub async fn command(
         .filter(shape::operational)
         .ok_or_else(OpError::not_operational)?;
     if printer.state != PrinterState::Ready {
-        return Err(OpError::conflict("Printer is already printing, cannot select a new file"));
+        return Err(OpError::conflict(
+            "Printer is already printing, cannot select a new file",
+        ));
     }
     state.api_keys.select(caller.client(), Some(row.id));
     if body.print {
-        state.manager.start_job(printer.id, row.id, Origin::OctoPrint, None).await?;
+        state
+            .manager
+            .start_job(printer.id, row.id, Origin::OctoPrint, None)
+            .await?;
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -288,6 +329,8 @@ fn disk_space(_dir: &std::path::Path) -> (u64, u64) {
 
 /// Free and total bytes of the library's file system (0 when unknown).
 #[cfg(unix)]
+// The field types differ between platforms (32 or 64 bits).
+#[allow(clippy::unnecessary_cast)]
 fn disk_space(dir: &std::path::Path) -> (u64, u64) {
     use std::os::unix::ffi::OsStrExt;
     let Ok(path) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {

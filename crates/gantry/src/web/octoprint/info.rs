@@ -55,7 +55,10 @@ async fn installation_uuid(state: &AppState) -> Result<String, OpError> {
 
 /// The settings fields Cura's plugin and Home Assistant read; no webcam, no SD card, and no
 /// UFP plugin (so Cura sends plain G-code).
-pub async fn settings(State(state): State<AppState>, _caller: Caller) -> Result<Json<Value>, OpError> {
+pub async fn settings(
+    State(state): State<AppState>,
+    _caller: Caller,
+) -> Result<Json<Value>, OpError> {
     let uuid = installation_uuid(&state).await?;
     Ok(Json(json!({
         "api": { "allowCrossOrigin": false },
@@ -92,7 +95,10 @@ fn user(caller: &Caller) -> Value {
 }
 
 /// `{"passive": true}` logs nobody in: it says who the key (or the local visitor) is.
-pub async fn login(caller: Caller, body: Result<Json<Value>, JsonRejection>) -> Result<Json<Value>, OpError> {
+pub async fn login(
+    caller: Caller,
+    body: Result<Json<Value>, JsonRejection>,
+) -> Result<Json<Value>, OpError> {
     let Json(body) = body.map_err(|e| OpError::bad_request(e.body_text()))?;
     match body.get("passive") {
         Some(Value::Bool(true)) => Ok(Json(user(&caller))),
@@ -109,15 +115,25 @@ pub async fn current_user(caller: Caller) -> Json<Value> {
 /// One profile, `_default`, describing the caller's printer.
 pub async fn printer_profiles(State(state): State<AppState>, caller: Caller) -> Json<Value> {
     let printer = caller.printer(&state);
-    let name = printer.as_ref().map_or("Printer", |p| p.name.as_str()).to_owned();
+    let name = printer
+        .as_ref()
+        .map_or("Printer", |p| p.name.as_str())
+        .to_owned();
     let model = printer
         .as_ref()
         .and_then(|p| p.firmware.as_ref())
         .and_then(|f| f.machine_type.clone())
         .unwrap_or_default();
-    let tools = printer.as_ref().map_or(1, |p| p.temperatures.tools.len().max(1));
-    let heated_bed = printer.as_ref().is_none_or(|p| p.temperatures.bed.is_some());
-    let heated_chamber = printer.as_ref().is_some_and(|p| p.temperatures.chamber.is_some());
+    let tools = printer
+        .as_ref()
+        .map_or(1, |p| p.temperatures.tools.len().max(1));
+    // Assumed until the printer reports temperatures without a bed.
+    let heated_bed = printer
+        .as_ref()
+        .is_none_or(|p| p.temperatures.tools.is_empty() || p.temperatures.bed.is_some());
+    let heated_chamber = printer
+        .as_ref()
+        .is_some_and(|p| p.temperatures.chamber.is_some());
     let axis = |speed: u32| json!({ "speed": speed, "inverted": false });
     Json(json!({
         "profiles": {
@@ -177,7 +193,9 @@ pub async fn connect(
     body: Result<Json<ConnectionCommand>, JsonRejection>,
 ) -> Result<StatusCode, OpError> {
     let Json(body) = body.map_err(|e| OpError::bad_request(e.body_text()))?;
-    let printer = caller.printer(&state).ok_or_else(|| OpError::conflict("There is no printer"))?;
+    let printer = caller
+        .printer(&state)
+        .ok_or_else(|| OpError::conflict("There is no printer"))?;
     match body.command.as_str() {
         "connect" => {
             tracing::debug!(printer = printer.id, "connect asked; the printer thread connects by itself");

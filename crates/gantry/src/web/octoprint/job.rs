@@ -40,7 +40,9 @@ pub async fn status(State(state): State<AppState>, caller: Caller) -> Result<Jso
             "size": running.as_ref().map(|j| j.total_bytes as i64).or(row.as_ref().map(|r| r.size)),
             "date": shape::date(files, name),
         }),
-        None => json!({ "name": null, "display": null, "path": null, "origin": null, "size": null, "date": null }),
+        None => {
+            json!({ "name": null, "display": null, "path": null, "origin": null, "size": null, "date": null })
+        }
     };
     let progress = match &running {
         Some(job) => json!({
@@ -96,7 +98,10 @@ pub async fn command(
                 .api_keys
                 .selected(caller.client())
                 .ok_or_else(|| OpError::conflict("No file is selected for printing"))?;
-            state.manager.start_job(printer.id, file, Origin::OctoPrint, None).await?;
+            state
+                .manager
+                .start_job(printer.id, file, Origin::OctoPrint, None)
+                .await?;
         }
         "cancel" => {
             if !matches!(printer.state, PrinterState::Printing | PrinterState::Paused) {

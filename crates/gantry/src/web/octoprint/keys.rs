@@ -31,7 +31,10 @@ struct Owner {
 }
 
 impl Owner {
-    fn of(identity: Option<Extension<Authenticated>>, peer: Option<Extension<ConnectInfo<Peer>>>) -> Result<Owner, ApiError> {
+    fn of(
+        identity: Option<Extension<Authenticated>>,
+        peer: Option<Extension<ConnectInfo<Peer>>>,
+    ) -> Result<Owner, ApiError> {
         let account = match identity.map(|Extension(i)| i) {
             Some(Authenticated::ApiKey { .. }) | None => {
                 return Err(ApiError::new(
@@ -52,7 +55,12 @@ impl Owner {
     async fn audit(&self, state: &AppState, event: &str, detail: &str) {
         state
             .access
-            .audit(event, self.address.as_deref(), self.account.as_deref(), Some(detail))
+            .audit(
+                event,
+                self.address.as_deref(),
+                self.account.as_deref(),
+                Some(detail),
+            )
             .await;
     }
 }
@@ -83,7 +91,9 @@ impl From<KeyError> for ApiError {
 fn known_printer(state: &AppState, id: i64) -> Result<(), ApiError> {
     match state.manager.printer(id) {
         Some(_) => Ok(()),
-        None => Err(ApiError::not_found(format!("there is no printer with id {id}"))),
+        None => Err(ApiError::not_found(format!(
+            "there is no printer with id {id}"
+        ))),
     }
 }
 
@@ -159,15 +169,29 @@ async fn decide(
     let owner = Owner::of(identity, peer)?;
     let id = parse_id("key request", &id)?;
     let Json(body) = body.map_err(bad_request)?;
-    let gone = |_| ApiError::not_found("the key request is gone: it was decided, or the app stopped asking");
-    let request = state.api_keys.requests.get(id, Instant::now()).map_err(gone)?;
+    let gone = |_| {
+        ApiError::not_found("the key request is gone: it was decided, or the app stopped asking")
+    };
+    let request = state
+        .api_keys
+        .requests
+        .get(id, Instant::now())
+        .map_err(gone)?;
     if !body.approve {
-        state.api_keys.requests.deny(id, Instant::now()).map_err(gone)?;
+        state
+            .api_keys
+            .requests
+            .deny(id, Instant::now())
+            .map_err(gone)?;
         owner.audit(&state, "apikey.denied", &request.app).await;
         return Ok((StatusCode::OK, Json(None)));
     }
     let printer = body.printer_id.ok_or_else(|| {
-        ApiError::new(StatusCode::BAD_REQUEST, "bad_request", "say which printer the key drives (`printer_id`)")
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "say which printer the key drives (`printer_id`)",
+        )
     })?;
     known_printer(&state, printer)?;
     let key = state.api_keys.create(&request.app, printer).await?;

@@ -46,7 +46,10 @@ pub fn routes() -> Router<AppState> {
                 // Uploads stream to disk under the library's own limit (a setting).
                 .layer(DefaultBodyLimit::disable()),
         )
-        .route("/api/files/local/{*path}", get(files::info).post(files::command))
+        .route(
+            "/api/files/local/{*path}",
+            get(files::info).post(files::command),
+        )
         .route("/api/printer", get(printer::status))
         .route("/api/printer/command", post(printer::command))
         .route("/api/printer/tool", post(printer::tool))
@@ -145,7 +148,9 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = OpError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, OpError> {
-        let forbidden = || OpError::new(StatusCode::FORBIDDEN, "You don't have the permission to access the requested resource. It is either read-protected or not readable by the server.");
+        let forbidden = || {
+            OpError::new(StatusCode::FORBIDDEN, "You don't have the permission to access the requested resource. It is either read-protected or not readable by the server.")
+        };
         match parts.extensions.get::<Authenticated>() {
             // The gate accepted the key; look it up again for its printer (it may have been
             // revoked in between, which refuses the request).

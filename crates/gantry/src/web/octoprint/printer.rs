@@ -74,7 +74,9 @@ pub async fn command(
 ) -> Result<StatusCode, OpError> {
     let Json(body) = body.map_err(|e| OpError::bad_request(e.body_text()))?;
     if body.script.is_some() || body.parameters.is_some() {
-        return Err(OpError::bad_request("G-code scripts are not supported; send commands"));
+        return Err(OpError::bad_request(
+            "G-code scripts are not supported; send commands",
+        ));
     }
     let lines: Vec<String> = match (body.command, body.commands) {
         (Some(one), None) => vec![one],
@@ -92,7 +94,9 @@ pub async fn command(
         return Err(OpError::bad_request("No commands to send"));
     }
     if lines.len() > MAX_COMMANDS {
-        return Err(OpError::bad_request(format!("At most {MAX_COMMANDS} commands at once")));
+        return Err(OpError::bad_request(format!(
+            "At most {MAX_COMMANDS} commands at once"
+        )));
     }
     let printer = operational(&state, &caller)?;
     for line in &lines {
@@ -115,7 +119,9 @@ fn temperature(value: &Value, max: f64) -> Result<f64, OpError> {
         .ok_or_else(|| OpError::bad_request(format!("A target must be a number from 0 to {max}")))
 }
 
-fn heater_request(body: Result<Json<HeaterRequest>, JsonRejection>) -> Result<HeaterRequest, OpError> {
+fn heater_request(
+    body: Result<Json<HeaterRequest>, JsonRejection>,
+) -> Result<HeaterRequest, OpError> {
     let Json(body) = body.map_err(|e| OpError::bad_request(e.body_text()))?;
     if body.command != "target" {
         return Err(OpError::bad_request(format!(

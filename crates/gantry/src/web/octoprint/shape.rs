@@ -19,7 +19,10 @@ const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 
 /// Connected and answering: what OctoPrint calls operational.
 pub fn operational(printer: &PrinterView) -> bool {
-    matches!(printer.state, State::Ready | State::Printing | State::Paused)
+    matches!(
+        printer.state,
+        State::Ready | State::Printing | State::Paused
+    )
 }
 
 /// OctoPrint's state text (`GET /api/job`'s `state`, `GET /api/printer`'s `state.text`).

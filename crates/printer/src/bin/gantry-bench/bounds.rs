@@ -35,7 +35,11 @@ impl Bounds {
         for (n, command) in (FIRST_JOB_LINE..).zip(commands) {
             let line = marlin::frame(n, command).len();
             // What the simulator answers: `ok N<n> P<free> B<free>` or a bare `ok`.
-            let ok = if advanced_ok { format!("ok N{n} P16 B3\n").len() } else { 3 };
+            let ok = if advanced_ok {
+                format!("ok N{n} P16 B3\n").len()
+            } else {
+                3
+            };
             sent += line;
             answered += ok;
             round_trips += line as f64 * byte + latency + ok as f64 * byte;

@@ -36,6 +36,8 @@ pub struct FleetOutcome {
     pub lines: usize,
     /// Daemon CPU seconds (user + system) from the first job start to the last job's end.
     pub cpu_seconds: f64,
+    /// The simulators' CPU seconds over the same span: they share the machine with the daemon.
+    pub sim_cpu_seconds: f64,
     pub wall_seconds: f64,
     pub peak_rss_kb: u64,
     /// Peak RSS before any job started: what 32 idle printers cost.
@@ -84,49 +86,79 @@ pub fn run(
     let sim = start_sims(programs, count, case, &links, dir)?;
     let daemon = start_daemon(programs, count, case, &links, &data, dir)?;
     let pid = daemon.0.id();
-    let api = Api { port: wait_for_port(&data, &daemon)? };
+    let api = Api {
+        port: wait_for_port(&data, &daemon)?,
+    };
 
     let ids = wait_ready(&api, count, Duration::from_secs(60))?;
     let body = std::fs::read(file).map_err(|e| e.to_string())?;
-    let upload = api.post("/api/v1/files?name=bench.gcode&overwrite=true", "application/octet-stream", &body);
+    let upload = api.post(
+        "/api/v1/files?name=bench.gcode&overwrite=true",
+        "application/octet-stream",
+        &body,
+    );
     let upload = upload.map_err(|e| format!("upload: {e}"))?;
     expect_success("upload", &upload).map_err(|e| e.to_string())?;
-    let file_id = upload.json().map_err(|e| e.to_string())?["id"].as_i64().ok_or("the upload answer has no id")?;
+    let file_id = upload.json().map_err(|e| e.to_string())?["id"]
+        .as_i64()
+        .ok_or("the upload answer has no id")?;
 
     let idle_rss_kb = procfs::status_kb(pid, "VmHWM").map_err(|e| e.to_string())?;
     let cpu_before = procfs::cpu_seconds(pid).map_err(|e| e.to_string())?;
+    let sim_cpu_before = procfs::cpu_seconds(sim.0.id()).map_err(|e| e.to_string())?;
     let started = Instant::now();
     let request = format!("{{\"file_id\":{file_id}}}");
     for id in &ids {
         let path = format!("/api/v1/printers/{id}/job");
-        let answer = api.post(&path, "application/json", request.as_bytes()).map_err(|e| format!("{path}: {e}"))?;
+        let answer = api
+            .post(&path, "application/json", request.as_bytes())
+            .map_err(|e| format!("{path}: {e}"))?;
         expect_success(&path, &answer).map_err(|e| e.to_string())?;
     }
 
-    let bounds = Bounds::new(&workload.commands, case.baud, case.latency, case.advanced_ok);
+    let bounds = Bounds::new(
+        &workload.commands,
+        case.baud,
+        case.latency,
+        case.advanced_ok,
+    );
     let limit = bounds.limit(case.advanced_ok);
     let patience = Duration::from_secs_f64(workload.commands.len() as f64 / limit * 4.0 + 60.0);
     wait_all_done(&api, patience)?;
     let wall_seconds = started.elapsed().as_secs_f64();
     let cpu_seconds = procfs::cpu_seconds(pid).map_err(|e| e.to_string())? - cpu_before;
+    let sim_cpu_seconds =
+        procfs::cpu_seconds(sim.0.id()).map_err(|e| e.to_string())? - sim_cpu_before;
     let peak_rss_kb = procfs::status_kb(pid, "VmHWM").map_err(|e| e.to_string())?;
 
     let mut printers = Vec::with_capacity(ids.len());
     for id in ids {
-        let jobs = api.get_json(&format!("/api/v1/printers/{id}/jobs?limit=1")).map_err(|e| e.to_string())?;
+        let jobs = api
+            .get_json(&format!("/api/v1/printers/{id}/jobs?limit=1"))
+            .map_err(|e| e.to_string())?;
         let job = &jobs[0];
         let state = job["state"].as_str().unwrap_or("?");
         if state != "finished" {
-            return Err(format!("printer {id}: the job ended {state}: {}", job["message"]));
+            return Err(format!(
+                "printer {id}: the job ended {state}: {}",
+                job["message"]
+            ));
         }
         let start = job["started_at"].as_str().and_then(timestamp::parse);
         let end = job["ended_at"].as_str().and_then(timestamp::parse);
         let (Some(start), Some(end)) = (start, end) else {
-            return Err(format!("printer {id}: the job has no start or end time: {job}"));
+            return Err(format!(
+                "printer {id}: the job has no start or end time: {job}"
+            ));
         };
         let seconds = end - start;
         let rate = workload.commands.len() as f64 / seconds;
-        printers.push(PrinterResult { id, seconds, rate, ratio: rate / limit });
+        printers.push(PrinterResult {
+            id,
+            seconds,
+            rate,
+            ratio: rate / limit,
+        });
     }
     drop(daemon);
     drop(sim);
@@ -135,6 +167,7 @@ pub fn run(
         lines: printers.len() * workload.commands.len(),
         printers,
         cpu_seconds,
+        sim_cpu_seconds,
         wall_seconds,
         peak_rss_kb,
         idle_rss_kb,
@@ -143,10 +176,18 @@ pub fn run(
 
 fn log_file(dir: &Path, name: &str) -> Result<Stdio, String> {
     let path = dir.join(name);
-    std::fs::File::create(&path).map(Stdio::from).map_err(|e| format!("cannot create {}: {e}", path.display()))
+    std::fs::File::create(&path)
+        .map(Stdio::from)
+        .map_err(|e| format!("cannot create {}: {e}", path.display()))
 }
 
-fn start_sims(programs: &Programs, count: usize, case: Case, links: &Path, dir: &Path) -> Result<Reaped, String> {
+fn start_sims(
+    programs: &Programs,
+    count: usize,
+    case: Case,
+    links: &Path,
+    dir: &Path,
+) -> Result<Reaped, String> {
     let mut command = Command::new(&programs.sim);
     command
         .arg("--count")
@@ -177,7 +218,11 @@ fn start_sims(programs: &Programs, count: usize, case: Case, links: &Path, dir: 
     for index in 0..count {
         match lines.next() {
             Some(Ok(line)) if line.starts_with(&format!("printer {index}:")) => {}
-            other => return Err(format!("gantry-sim did not start printer {index}: {other:?}")),
+            other => {
+                return Err(format!(
+                    "gantry-sim did not start printer {index}: {other:?}"
+                ))
+            }
         }
     }
     Ok(sim)
@@ -192,10 +237,17 @@ fn start_daemon(
     dir: &Path,
 ) -> Result<Reaped, String> {
     let mut command = Command::new(&programs.gantry);
-    command.arg("--port").arg("0").arg("--data-dir").arg(data).arg("serve");
+    command
+        .arg("--port")
+        .arg("0")
+        .arg("--data-dir")
+        .arg(data)
+        .arg("serve");
     for index in 0..count {
         let port = links.join(format!("printer-{index}"));
-        command.arg("--serial").arg(format!("{}@{}", port.display(), case.baud));
+        command
+            .arg("--serial")
+            .arg(format!("{}@{}", port.display(), case.baud));
     }
     let child = command
         .stdin(Stdio::null())
@@ -214,14 +266,19 @@ fn wait_for_port(data: &Path, daemon: &Reaped) -> Result<u16, String> {
         if let Ok(text) = std::fs::read_to_string(&runtime) {
             if let Ok(info) = serde_json::from_str::<serde_json::Value>(&text) {
                 let pid = info["pid"].as_u64();
-                if let (Some(port), true) = (info["port"].as_u64(), pid == Some(u64::from(daemon.0.id()))) {
+                if let (Some(port), true) =
+                    (info["port"].as_u64(), pid == Some(u64::from(daemon.0.id())))
+                {
                     return u16::try_from(port).map_err(|e| e.to_string());
                 }
             }
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    Err(format!("the daemon never wrote {} (see gantry.err)", runtime.display()))
+    Err(format!(
+        "the daemon never wrote {} (see gantry.err)",
+        runtime.display()
+    ))
 }
 
 /// The ids of the printers once `count` of them are ready.
@@ -250,7 +307,9 @@ fn wait_all_done(api: &Api, patience: Duration) -> Result<(), String> {
     let deadline = Instant::now() + patience;
     while Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(500));
-        let list = api.get_json("/api/v1/printers").map_err(|e| e.to_string())?;
+        let list = api
+            .get_json("/api/v1/printers")
+            .map_err(|e| e.to_string())?;
         let printers = list.as_array().cloned().unwrap_or_default();
         if printers.iter().all(|p| p["job"].is_null()) {
             return Ok(());

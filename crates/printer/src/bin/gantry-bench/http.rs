@@ -39,7 +39,13 @@ impl Api {
         answer.json()
     }
 
-    fn request(&self, method: &str, path: &str, content_type: Option<&str>, body: &[u8]) -> io::Result<Answer> {
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> io::Result<Answer> {
         let mut stream = TcpStream::connect(("127.0.0.1", self.port))?;
         stream.set_read_timeout(Some(Duration::from_secs(30)))?;
         let mut head = format!(
@@ -71,8 +77,16 @@ pub fn expect_success(what: &str, answer: &Answer) -> io::Result<()> {
 }
 
 fn parse(raw: &[u8]) -> io::Result<Answer> {
-    let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidData, format!("bad HTTP answer: {what}"));
-    let end = raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or_else(|| bad("no end of headers"))?;
+    let bad = |what: &str| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("bad HTTP answer: {what}"),
+        )
+    };
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| bad("no end of headers"))?;
     let head = std::str::from_utf8(&raw[..end]).map_err(|_| bad("headers are not text"))?;
     let mut lines = head.split("\r\n");
     let status = lines
@@ -85,7 +99,11 @@ fn parse(raw: &[u8]) -> io::Result<Answer> {
         lower.starts_with("transfer-encoding:") && lower.contains("chunked")
     });
     let body = &raw[end + 4..];
-    let body = if chunked { dechunk(body).ok_or_else(|| bad("broken chunks"))? } else { body.to_vec() };
+    let body = if chunked {
+        dechunk(body).ok_or_else(|| bad("broken chunks"))?
+    } else {
+        body.to_vec()
+    };
     Ok(Answer { status, body })
 }
 
@@ -93,7 +111,11 @@ fn dechunk(mut raw: &[u8]) -> Option<Vec<u8>> {
     let mut body = Vec::new();
     loop {
         let eol = raw.windows(2).position(|w| w == b"\r\n")?;
-        let size = std::str::from_utf8(&raw[..eol]).ok()?.split(';').next()?.trim();
+        let size = std::str::from_utf8(&raw[..eol])
+            .ok()?
+            .split(';')
+            .next()?
+            .trim();
         let size = usize::from_str_radix(size, 16).ok()?;
         raw = &raw[eol + 2..];
         if size == 0 {

@@ -12,6 +12,7 @@ mod http;
 mod procfs;
 mod single;
 mod timestamp;
+mod wakeup;
 mod workload;
 
 use std::path::PathBuf;
@@ -87,6 +88,8 @@ fn run(args: &Args) -> Result<bool, String> {
         load_average(),
         args.latency_ms
     );
+    let (mean, p90) = wakeup::oversleep(300);
+    println!("thread wake-up lateness (1 ms sleeps): mean {mean:.0} µs, p90 {p90:.0} µs");
     let began = Instant::now();
     let mut met = true;
     if !args.no_single {
@@ -96,14 +99,20 @@ fn run(args: &Args) -> Result<bool, String> {
         met &= fleet_part(args, latency, &dir)?;
     }
     println!();
-    println!("total {:.0} s; load average now {}", began.elapsed().as_secs_f64(), load_average());
+    let (mean, p90) = wakeup::oversleep(300);
+    println!(
+        "total {:.0} s; load average now {}; wake-up lateness now mean {mean:.0} µs, p90 {p90:.0} µs",
+        began.elapsed().as_secs_f64(),
+        load_average()
+    );
     let _ = std::fs::remove_dir_all(&dir);
     Ok(met)
 }
 
 fn single_part(args: &Args, latency: Duration, dir: &std::path::Path) -> Result<bool, String> {
     let file = dir.join("single.gcode");
-    let workload = workload::write(&file, args.moves).map_err(|e| format!("cannot write the job file: {e}"))?;
+    let workload = workload::write(&file, args.moves)
+        .map_err(|e| format!("cannot write the job file: {e}"))?;
     println!();
     println!(
         "## One printer (driver thread and simulator in this process): {} lines, {} bytes of file",
@@ -111,25 +120,32 @@ fn single_part(args: &Args, latency: Duration, dir: &std::path::Path) -> Result<
         workload.file_bytes
     );
     println!();
-    println!("| baud   | buffer | ADVANCED_OK | mode          | bytes/line | lines/s | limit lines/s | ratio | target |");
-    println!("|--------|--------|-------------|---------------|-----------:|--------:|--------------:|------:|--------|");
+    println!("| baud   | buffer | ADVANCED_OK | mode          | bytes/line | seconds | lines/s | limit lines/s | ratio | M105 polls | target |");
+    println!("|--------|--------|-------------|---------------|-----------:|--------:|--------:|--------------:|------:|-----------:|--------|");
     let mut met = true;
     for baud in [115_200, 250_000] {
         for buffer in [4, 8] {
             for advanced_ok in [true, false] {
-                let case = Case { baud, buffer, advanced_ok, latency };
+                let case = Case {
+                    baud,
+                    buffer,
+                    advanced_ok,
+                    latency,
+                };
                 let bounds = Bounds::new(&workload.commands, baud, latency, advanced_ok);
                 let outcome = single::run(case, &workload, &file, dir)?;
                 let ok = outcome.ratio() >= 0.95;
                 met &= ok;
                 println!(
-                    "| {baud} | {buffer} | {} | {} | {:.1} | {:.1} | {:.1} | {:.3} | {} |",
+                    "| {baud} | {buffer} | {} | {} | {:.1} | {:.2} | {:.1} | {:.1} | {:.3} | {} | {} |",
                     if advanced_ok { "on " } else { "off" },
                     if advanced_ok { "window       " } else { "one-in-flight" },
                     bounds.bytes_per_line,
+                    outcome.seconds,
                     outcome.rate,
                     outcome.limit,
                     outcome.ratio(),
+                    outcome.polls,
                     if ok { "met" } else { "MISSED" }
                 );
             }
@@ -143,10 +159,16 @@ fn single_part(args: &Args, latency: Duration, dir: &std::path::Path) -> Result<
 fn fleet_part(args: &Args, latency: Duration, dir: &std::path::Path) -> Result<bool, String> {
     let programs = programs(args)?;
     let file = dir.join("fleet.gcode");
-    let workload = workload::write(&file, args.fleet_moves).map_err(|e| format!("cannot write the job file: {e}"))?;
+    let workload = workload::write(&file, args.fleet_moves)
+        .map_err(|e| format!("cannot write the job file: {e}"))?;
     let mut met = true;
     for advanced_ok in [true, false] {
-        let case = Case { baud: args.fleet_baud, buffer: args.fleet_buffer, advanced_ok, latency };
+        let case = Case {
+            baud: args.fleet_baud,
+            buffer: args.fleet_buffer,
+            advanced_ok,
+            latency,
+        };
         let run_dir = dir.join(format!("fleet-{advanced_ok}"));
         let outcome = fleet::run(&programs, args.fleet, case, &workload, &file, &run_dir)?;
         println!();
@@ -159,25 +181,42 @@ fn fleet_part(args: &Args, latency: Duration, dir: &std::path::Path) -> Result<b
             workload.commands.len()
         );
         println!();
-        println!("limit {:.1} lines/s per printer ({})", outcome.limit, if advanced_ok { "window" } else { "one-in-flight" });
+        println!(
+            "limit {:.1} lines/s per printer ({})",
+            outcome.limit,
+            if advanced_ok {
+                "window"
+            } else {
+                "one-in-flight"
+            }
+        );
         println!();
         println!("| printer | seconds | lines/s | ratio |");
         println!("|--------:|--------:|--------:|------:|");
         for p in &outcome.printers {
-            println!("| {} | {:.2} | {:.1} | {:.3} |", p.id, p.seconds, p.rate, p.ratio);
+            println!(
+                "| {} | {:.2} | {:.1} | {:.3} |",
+                p.id, p.seconds, p.rate, p.ratio
+            );
         }
-        let worst = outcome.printers.iter().map(|p| p.ratio).fold(f64::INFINITY, f64::min);
-        let mean = outcome.printers.iter().map(|p| p.ratio).sum::<f64>() / outcome.printers.len().max(1) as f64;
+        let worst = outcome
+            .printers
+            .iter()
+            .map(|p| p.ratio)
+            .fold(f64::INFINITY, f64::min);
+        let mean = outcome.printers.iter().map(|p| p.ratio).sum::<f64>()
+            / outcome.printers.len().max(1) as f64;
         let rss_mb = outcome.peak_rss_kb as f64 / 1024.0;
         let ok = worst >= 0.95 && rss_mb < 50.0;
         met &= ok;
         println!();
         println!(
-            "ratio min {worst:.3}, mean {mean:.3}; daemon CPU {:.2} s over {:.1} s wall = {:.3} CPU s per 10,000 lines; \
-             peak RSS {rss_mb:.1} MB (idle with {} printers: {:.1} MB) — target {}",
+            "ratio min {worst:.3}, mean {mean:.3}; daemon CPU {:.2} s over {:.1} s wall = {:.3} CPU s per 10,000 lines \
+             (simulators: {:.2} CPU s); peak RSS {rss_mb:.1} MB (idle with {} printers: {:.1} MB) — target {}",
             outcome.cpu_seconds,
             outcome.wall_seconds,
             outcome.cpu_per_10k_lines(),
+            outcome.sim_cpu_seconds,
             args.fleet,
             outcome.idle_rss_kb as f64 / 1024.0,
             if ok { "met" } else { "MISSED" }
@@ -195,7 +234,10 @@ fn programs(args: &Args) -> Result<fleet::Programs, String> {
     };
     for program in [&programs.gantry, &programs.sim] {
         if !program.exists() {
-            return Err(format!("{} not found; build it or pass --gantry/--sim", program.display()));
+            return Err(format!(
+                "{} not found; build it or pass --gantry/--sim",
+                program.display()
+            ));
         }
     }
     Ok(programs)
@@ -203,7 +245,12 @@ fn programs(args: &Args) -> Result<fleet::Programs, String> {
 
 fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
-        .map(|text| text.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
         .unwrap_or_else(|_| "unknown".into())
 }
 

@@ -6,7 +6,10 @@ use std::io;
 pub fn cpu_seconds(pid: u32) -> io::Result<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     // The name in parentheses may hold spaces; the fields after it are fixed.
-    let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or_default();
+    let after_name = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .unwrap_or_default();
     let fields: Vec<&str> = after_name.split_whitespace().collect();
     // Fields 14 and 15 of the line (utime, stime); the first field after the name is field 3.
     let ticks = |i: usize| -> io::Result<f64> {

@@ -23,10 +23,11 @@ pub struct Case {
 /// What one case achieved.
 #[derive(Debug, Clone, Copy)]
 pub struct Outcome {
-    pub lines: usize,
     pub seconds: f64,
     pub rate: f64,
     pub limit: f64,
+    /// `M105` lines the link sent during the run (none when temperature autoreport is used).
+    pub polls: usize,
 }
 
 impl Outcome {
@@ -50,10 +51,14 @@ pub fn sim_config(case: Case, link: &Path) -> SimConfig {
 }
 
 pub fn run(case: Case, workload: &Workload, file: &Path, dir: &Path) -> Result<Outcome, String> {
-    let link = dir.join(format!("single-{}-{}-{}", case.baud, case.buffer, case.advanced_ok));
-    let sim = SimPrinter::spawn(sim_config(case, &link)).map_err(|e| format!("cannot start the simulator: {e}"))?;
-    let (driver, mut events) =
-        Driver::spawn(DriverConfig::new(&link, case.baud)).map_err(|e| format!("cannot start the driver: {e}"))?;
+    let link = dir.join(format!(
+        "single-{}-{}-{}",
+        case.baud, case.buffer, case.advanced_ok
+    ));
+    let sim = SimPrinter::spawn(sim_config(case, &link))
+        .map_err(|e| format!("cannot start the simulator: {e}"))?;
+    let (driver, mut events) = Driver::spawn(DriverConfig::new(&link, case.baud))
+        .map_err(|e| format!("cannot start the driver: {e}"))?;
 
     // Stamp milestones as they arrive, so waiting for them costs no precision.
     let (stamped, milestones) = mpsc::channel();
@@ -66,6 +71,12 @@ pub fn run(case: Case, workload: &Workload, file: &Path, dir: &Path) -> Result<O
     });
 
     wait_ready(&driver, Duration::from_secs(20))?;
+    let handshake: Vec<String> = driver
+        .log()
+        .since(0)
+        .into_iter()
+        .map(|l| format!("{} {}", if l.sent { ">" } else { "<" }, l.text))
+        .collect();
     let spec = JobSpec {
         id: 1,
         path: file.to_owned(),
@@ -73,32 +84,54 @@ pub fn run(case: Case, workload: &Workload, file: &Path, dir: &Path) -> Result<O
         resume: None,
         scripts: Scripts::default(),
     };
-    let bounds = Bounds::new(&workload.commands, case.baud, case.latency, case.advanced_ok);
+    let bounds = Bounds::new(
+        &workload.commands,
+        case.baud,
+        case.latency,
+        case.advanced_ok,
+    );
     let limit = bounds.limit(case.advanced_ok);
     let patience = Duration::from_secs_f64(workload.commands.len() as f64 / limit * 4.0 + 30.0);
     let started = Instant::now();
-    driver.send(Command::StartJob(spec)).map_err(|e| e.to_string())?;
+    driver
+        .send(Command::StartJob(spec))
+        .map_err(|e| e.to_string())?;
     let finished = loop {
         let left = patience.saturating_sub(started.elapsed());
         match milestones.recv_timeout(left) {
             Ok((at, JobEvent::Finished { .. })) => break at,
             Ok((_, JobEvent::Started { .. } | JobEvent::Checkpoint { .. })) => {}
             Ok((_, other)) => return Err(format!("the job did not finish: {other:?}")),
-            Err(_) => return Err(format!("no end of job after {patience:?}: {:?}", driver.status().borrow())),
+            Err(_) => {
+                return Err(format!(
+                    "no end of job after {patience:?}: {:?}",
+                    driver.status().borrow()
+                ))
+            }
         }
     };
     let seconds = finished.duration_since(started).as_secs_f64();
 
     // The run only counts if every line arrived once and in order.
-    let accepted = sim.accepted_lines();
+    // `M105` polls are the link's own, interleaved with the job; they cost round trips.
+    let (polls, accepted): (Vec<String>, Vec<String>) =
+        sim.accepted_lines().into_iter().partition(|l| l == "M105");
+    if !polls.is_empty() {
+        tracing::warn!(polls = polls.len(), handshake = ?handshake, "the link polled temperatures during the job");
+    }
     if !accepted.ends_with(&workload.commands) {
-        return Err("the firmware's accepted lines differ from the file".into());
+        return Err(mismatch(&accepted, &workload.commands));
     }
     driver.shutdown();
     let _ = forwarder.join();
     sim.stop();
     let lines = workload.commands.len();
-    Ok(Outcome { lines, seconds, rate: lines as f64 / seconds, limit })
+    Ok(Outcome {
+        seconds,
+        rate: lines as f64 / seconds,
+        limit,
+        polls: polls.len(),
+    })
 }
 
 fn wait_ready(driver: &Driver, patience: Duration) -> Result<(), String> {
@@ -110,5 +143,30 @@ fn wait_ready(driver: &Driver, patience: Duration) -> Result<(), String> {
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    Err(format!("the printer never became ready: {:?}", status.borrow()))
+    Err(format!(
+        "the printer never became ready: {:?}",
+        status.borrow()
+    ))
+}
+
+/// Where the firmware's record first departs from the file, for the error message.
+fn mismatch(accepted: &[String], commands: &[String]) -> String {
+    let start = accepted.iter().position(|a| *a == commands[0]).unwrap_or(0);
+    let tail = &accepted[start..];
+    let at = tail
+        .iter()
+        .zip(commands)
+        .position(|(a, c)| a != c)
+        .unwrap_or(tail.len().min(commands.len()));
+    let around =
+        |lines: &[String]| lines[at.saturating_sub(3)..(at + 6).min(lines.len())].join(" | ");
+    format!(
+        "the firmware accepted {} lines ({} before the job), the file has {} job lines; they differ at job line {at}: \
+         firmware [{}] file [{}]",
+        accepted.len(),
+        start,
+        commands.len(),
+        around(tail),
+        around(commands)
+    )
 }

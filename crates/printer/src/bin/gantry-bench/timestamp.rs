@@ -24,7 +24,10 @@ fn split_offset(time: &str) -> Option<(&str, i64)> {
     let (clock, offset) = time.split_at(at);
     let sign = if offset.starts_with('-') { -1 } else { 1 };
     let (h, m) = offset[1..].split_once(':')?;
-    Some((clock, sign * (h.parse::<i64>().ok()? * 3600 + m.parse::<i64>().ok()? * 60)))
+    Some((
+        clock,
+        sign * (h.parse::<i64>().ok()? * 3600 + m.parse::<i64>().ok()? * 60),
+    ))
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
