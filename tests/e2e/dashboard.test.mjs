@@ -56,14 +56,12 @@ test("the dashboard lists both simulated printers with live temperatures", async
     await banner.getByText(choice).waitFor();
   }
   mkdirSync(shots, { recursive: true });
-  await page.screenshot({ path: join(shots, "cloud-banner.png") });
+  await page.waitForTimeout(1500); // let the heaters climb a little for a telling picture
+  await page.screenshot({ path: join(shots, "dashboard.png") });
   await banner.getByText("Work offline").click();
   await banner.waitFor({ state: "hidden" });
   const cloud = await (await page.request.get(`${daemon.url}api/v1/cloud`)).json();
   assert.equal(cloud.mode, "offline");
-
-  await page.waitForTimeout(1500); // let the heaters climb a little for a telling picture
-  await page.screenshot({ path: join(shots, "dashboard.png") });
 });
 
 test("the dashboard reconnects by itself when the daemon goes away", async (t) => {
