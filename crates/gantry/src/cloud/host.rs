@@ -77,15 +77,12 @@ pub trait PrintHost: Send + Sync + 'static {
     fn upload_limit(&self) -> u64;
 }
 
-/// The protocol identifies printers by USB ids; Gantry's are ports and firmware UUIDs, so it
-/// sends the generic pseudo-ids and a serial number stable for this printer.
+/// The protocol identifies printers by USB ids; Gantry sends the generic pseudo-ids and a
+/// serial number made from the printer's stored identity. Never the firmware UUID: it is only
+/// known after `M115`, and a serial number that changes then makes the cloud see two printers.
 pub fn cloud_identity(view: &PrinterView) -> PrinterIdentity {
-    let basis = view
-        .firmware
-        .as_ref()
-        .and_then(|f| f.uuid.clone())
-        .unwrap_or_else(|| view.identity.clone());
-    let snr: String = basis
+    let snr: String = view
+        .identity
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect();
