@@ -4,11 +4,11 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::{Daemon, PATIENCE};
+use common::{raw_request, Daemon, PATIENCE};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 
@@ -243,17 +243,6 @@ async fn set_upload_limit(daemon: &Daemon, limit: u64) {
         .set_setting("upload_limit_bytes", &limit)
         .await
         .unwrap();
-}
-
-fn raw_request(port: u16, request: &str) -> String {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut response = String::new();
-    let _ = stream.read_to_string(&mut response);
-    response
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -147,3 +147,16 @@ impl Daemon {
         daemon.wait_for_runtime_file()
     }
 }
+
+/// One raw HTTP/1.1 exchange on loopback, so that tests control every header.
+pub fn raw_request(port: u16, request: &str) -> String {
+    use std::io::Write;
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response
+}
