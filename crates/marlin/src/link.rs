@@ -492,8 +492,16 @@ impl Link {
         }
         let garbled = line.contains(char::REPLACEMENT_CHARACTER);
         if let (Some(_), Some(free), false) = (ok.line, ok.buffer_free, garbled) {
+            // `B` counts free command slots while the acknowledged command still holds its
+            // own, so the buffer holds at least `B + 1` lines. Keeping that many in flight
+            // never overruns it: each one is either on the wire or in a slot. Sizing the
+            // window from the latest `B` instead would count lines still on the wire twice
+            // and leave the wire idle between them.
             self.advanced_ok = true;
-            self.window = (free as usize).clamp(1, self.config.window_cap);
+            self.window = self
+                .window
+                .max(free as usize + 1)
+                .clamp(1, self.config.window_cap);
         }
         let carries_data = ok.temperatures.is_some() || !ok.rest.is_empty();
         let suspect = std::mem::take(&mut self.suspect) && self.phase != Phase::Hello;

@@ -713,23 +713,53 @@ fn advanced(free: u32) -> Host {
 
 #[test]
 fn advanced_ok_sizes_the_window() {
+    // `B3` while the acknowledged command holds a slot: a 4-line buffer.
     let mut h = advanced(3);
     let mut tag = 0;
     while h.link.wants_job_line() {
         h.link.push_job_line(&format!("G1 X{tag}"), tag).unwrap();
         tag += 1;
     }
-    assert_eq!(tag, 3, "the driver is asked for a window's worth");
-    assert_eq!(h.sent(), [f(4, "G1 X0"), f(5, "G1 X1"), f(6, "G1 X2")]);
-    h.link.push_job_line("G1 X3", 3).unwrap();
+    assert_eq!(tag, 4, "the driver is asked for a buffer's worth");
+    assert_eq!(
+        h.sent(),
+        [f(4, "G1 X0"), f(5, "G1 X1"), f(6, "G1 X2"), f(7, "G1 X3")]
+    );
+    h.link.push_job_line("G1 X4", 4).unwrap();
     assert_eq!(h.sent(), Vec::<String>::new(), "window full");
-    // The firmware took line 4 and has 1 slot free: one more may go.
-    h.recv("ok N4 P15 B1\n");
+    // The firmware finished line 4 with the rest queued behind it: its slot is free now.
+    h.recv("ok N4 P15 B0\n");
     assert_eq!(h.acked_tags(), [0]);
-    assert_eq!(h.sent(), Vec::<String>::new(), "2 in flight, window now 1");
-    h.recv("ok N6 P15 B3\n");
-    assert_eq!(h.acked_tags(), [0, 1, 2], "ok N6 acknowledges 5 and 6");
-    assert_eq!(h.sent(), [f(7, "G1 X3")]);
+    assert_eq!(
+        h.sent(),
+        [f(8, "G1 X4")],
+        "a full buffer right now does not shrink the window: lines in flight already own their slots"
+    );
+    h.link.push_job_line("G1 X5", 5).unwrap();
+    assert_eq!(h.sent(), Vec::<String>::new(), "4 in flight");
+    h.recv("ok N7 P15 B2\n");
+    assert_eq!(
+        h.acked_tags(),
+        [0, 1, 2, 3],
+        "ok N7 acknowledges 5, 6 and 7"
+    );
+    assert_eq!(h.sent(), [f(9, "G1 X5")]);
+}
+
+#[test]
+fn a_larger_free_count_grows_the_window() {
+    let mut h = advanced(1);
+    for tag in 0..6 {
+        h.link.push_job_line(&format!("G1 X{tag}"), tag).unwrap();
+    }
+    assert_eq!(h.sent().len(), 4, "the handshake's B3 showed 4 slots");
+    h.recv("ok N4 P15 B5\n");
+    assert_eq!(h.acked_tags(), [0]);
+    assert_eq!(
+        h.sent(),
+        [f(8, "G1 X4"), f(9, "G1 X5")],
+        "B5 shows 6 slots: 5 in flight"
+    );
 }
 
 #[test]

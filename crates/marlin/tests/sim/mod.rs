@@ -56,9 +56,11 @@ impl Firmware {
         self.autoreport.map(|(_, next)| next)
     }
 
-    fn ok(&self, n: Option<u32>) -> String {
+    /// `acknowledging`: the answer to an executed command, which (as in Marlin) still holds
+    /// its slot while the `ok` is written, though this model already took it off the buffer.
+    fn ok(&self, n: Option<u32>, acknowledging: bool) -> String {
         if self.advanced_ok {
-            let free = self.bufsize - self.buffer.len();
+            let free = self.bufsize - self.buffer.len() - usize::from(acknowledging);
             match n {
                 Some(n) => format!("ok N{n} P15 B{free}"),
                 None => format!("ok P15 B{free}"),
@@ -71,7 +73,7 @@ impl Firmware {
     fn reject(&self, out: &mut Vec<String>, error: &str) {
         out.push(format!("Error:{error}, Last Line: {}", self.last_n));
         out.push(format!("Resend: {}", self.last_n + 1));
-        out.push(self.ok(None));
+        out.push(self.ok(None, false));
     }
 
     fn read_line(&mut self, raw: &[u8], out: &mut Vec<String>) {
@@ -133,7 +135,7 @@ impl Firmware {
     fn execute(&mut self, n: Option<u32>, command: String, now: Instant, out: &mut Vec<String>) {
         let code = command.split_whitespace().next().unwrap_or("").to_string();
         self.executed.push(command.clone());
-        let ok = self.ok(n);
+        let ok = self.ok(n, true);
         let known = code.len() > 1
             && matches!(code.as_bytes()[0], b'G' | b'M' | b'T')
             && code[1..].bytes().all(|b| b.is_ascii_digit());

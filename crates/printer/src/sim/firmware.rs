@@ -37,7 +37,9 @@ pub struct Firmware {
     rng: Rng,
     power: Power,
     now: Instant,
-    out: Vec<u8>,
+    /// Answers with the instant each was produced, so the wire can start sending them then
+    /// rather than when the I/O thread next looks.
+    out: Vec<(Instant, Vec<u8>)>,
     accepted: Vec<String>,
     /// Serial receive buffer: bytes received and not yet read into the queue.
     rx: Vec<u8>,
@@ -167,6 +169,14 @@ impl Firmware {
 
     /// Bytes to send to the host, oldest first.
     pub fn take_output(&mut self) -> Vec<u8> {
+        self.take_timed_output()
+            .into_iter()
+            .flat_map(|(_, bytes)| bytes)
+            .collect()
+    }
+
+    /// Bytes to send to the host, oldest first, each run with the instant it was produced.
+    pub fn take_timed_output(&mut self) -> Vec<(Instant, Vec<u8>)> {
         std::mem::take(&mut self.out)
     }
 
@@ -924,7 +934,12 @@ impl Firmware {
     }
 
     fn emit(&mut self, line: &str) {
-        self.out.extend_from_slice(line.as_bytes());
-        self.out.push(b'\n');
+        if self.out.last().is_none_or(|(at, _)| *at != self.now) {
+            self.out.push((self.now, Vec::new()));
+        }
+        if let Some((_, bytes)) = self.out.last_mut() {
+            bytes.extend_from_slice(line.as_bytes());
+            bytes.push(b'\n');
+        }
     }
 }

@@ -45,17 +45,50 @@ impl Pacer {
 
     /// Takes every byte fully transmitted by `now`.
     pub fn pop_ready(&mut self, now: Instant) -> Vec<u8> {
-        let Some(byte_time) = self.byte_time else {
-            return self.bytes.drain(..).collect();
+        let count = self.through_by(now);
+        self.take(count, now).0
+    }
+
+    /// Takes the bytes transmitted by `now` up to and including the first newline, with the
+    /// instant the last of them came through: the receiver acts on a line when it arrived,
+    /// not when its thread happened to wake up.
+    pub fn pop_line(&mut self, now: Instant) -> Option<(Vec<u8>, Instant)> {
+        let through = self.through_by(now);
+        if through == 0 {
+            return None;
+        }
+        let count = self
+            .bytes
+            .iter()
+            .take(through)
+            .position(|&b| b == b'\n')
+            .map_or(through, |newline| newline + 1);
+        Some(self.take(count, now))
+    }
+
+    /// How many queued bytes are fully transmitted by `now`.
+    fn through_by(&self, now: Instant) -> usize {
+        match (self.byte_time, self.head_start) {
+            (None, _) => self.bytes.len(),
+            (Some(_), None) => 0,
+            (Some(byte_time), Some(start)) => {
+                let elapsed = now.saturating_duration_since(start);
+                ((elapsed.as_nanos() / byte_time.as_nanos().max(1)) as usize).min(self.bytes.len())
+            }
+        }
+    }
+
+    /// Removes the first `count` bytes (all through by `now`) and says when the last one was.
+    fn take(&mut self, count: usize, now: Instant) -> (Vec<u8>, Instant) {
+        let through_at = match (self.byte_time, self.head_start) {
+            (Some(byte_time), Some(start)) => {
+                let at = start + byte_time * count as u32;
+                self.head_start = Some(at);
+                at
+            }
+            _ => now,
         };
-        let Some(start) = self.head_start else {
-            return Vec::new();
-        };
-        let elapsed = now.saturating_duration_since(start);
-        let count =
-            ((elapsed.as_nanos() / byte_time.as_nanos().max(1)) as usize).min(self.bytes.len());
-        self.head_start = Some(start + byte_time * count as u32);
-        self.bytes.drain(..count).collect()
+        (self.bytes.drain(..count).collect(), through_at)
     }
 
     /// When the next line (through its `\n`, or the last queued byte) will be through. Both
@@ -115,6 +148,36 @@ mod tests {
         assert_eq!(p.pop_ready(t + Duration::from_millis(3)), b"ok\n");
         assert_eq!(p.next_line_ready(), Some(t + Duration::from_millis(8)));
         assert_eq!(Pacer::new(None).next_line_ready(), None);
+    }
+
+    #[test]
+    fn a_line_pops_with_the_instant_its_newline_came_through() {
+        let t = Instant::now();
+        let mut p = Pacer::new(Some(10_000)); // 1 ms per byte
+        p.push(b"ok\nok\nst", t);
+        assert_eq!(p.pop_line(t + Duration::from_micros(500)), None);
+        // A line still arriving gives up what is through so far.
+        assert_eq!(
+            p.pop_line(t + Duration::from_micros(2500)),
+            Some((b"ok".to_vec(), t + Duration::from_millis(2)))
+        );
+        let late = t + Duration::from_micros(7500);
+        assert_eq!(
+            p.pop_line(late),
+            Some((b"\n".to_vec(), t + Duration::from_millis(3)))
+        );
+        assert_eq!(
+            p.pop_line(late),
+            Some((b"ok\n".to_vec(), t + Duration::from_millis(6)))
+        );
+        assert_eq!(
+            p.pop_line(late),
+            Some((b"s".to_vec(), t + Duration::from_millis(7)))
+        );
+        assert_eq!(p.pop_line(late), None);
+        let mut unpaced = Pacer::new(None);
+        unpaced.push(b"a\nb", t);
+        assert_eq!(unpaced.pop_line(late), Some((b"a\n".to_vec(), late)));
     }
 
     #[test]

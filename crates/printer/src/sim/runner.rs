@@ -62,6 +62,7 @@ impl Runner {
     }
 
     pub fn run(mut self) {
+        precise_timers();
         while !self.shared.stop.load(Ordering::Acquire) {
             let now = Instant::now();
             self.apply_faults(now);
@@ -160,14 +161,15 @@ impl Runner {
                 }
             }
         }
-        let arrived = self.rx.pop_ready(now);
-        if arrived.is_empty() {
-            self.firmware.advance(now);
-        } else {
-            self.firmware.receive(&arrived, now);
+        // Each line reaches the firmware at the instant it came off the wire and each answer
+        // goes on the wire at the instant the firmware produced it, so this thread waking late
+        // delays nothing the link itself would not.
+        while let Some((line, arrived_at)) = self.rx.pop_line(now) {
+            self.firmware.receive(&line, arrived_at);
+            queue_answers(&mut self.firmware, &mut self.tx);
         }
-        let answer = self.firmware.take_output();
-        self.tx.push(&answer, now);
+        self.firmware.advance(now);
+        queue_answers(&mut self.firmware, &mut self.tx);
         self.backlog.extend(self.tx.pop_ready(now));
         while !self.backlog.is_empty() {
             match pty.master.write(&self.backlog) {
@@ -235,6 +237,25 @@ impl Runner {
         Ok(())
     }
 }
+
+/// Puts the firmware's answers on the wire at the instants it produced them.
+fn queue_answers(firmware: &mut Firmware, tx: &mut Pacer) {
+    for (at, answer) in firmware.take_timed_output() {
+        tx.push(&answer, at);
+    }
+}
+
+/// Asks the kernel to wake this thread on time: byte pacing sleeps a fraction of a
+/// millisecond at a time, and the default 50 µs timer slack would be added to each sleep.
+#[cfg(target_os = "linux")]
+fn precise_timers() {
+    if let Err(e) = nix::sys::prctl::set_timerslack(1) {
+        tracing::debug!(error = %e, "cannot tighten timer slack; pacing may run a little slow");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn precise_timers() {}
 
 /// `poll` with a microsecond timeout where the OS has one: byte pacing at 115200 baud needs
 /// finer wake-ups than milliseconds.
