@@ -43,12 +43,6 @@ impl Pacer {
         self.bytes.extend(bytes);
     }
 
-    /// Takes every byte fully transmitted by `now`.
-    pub fn pop_ready(&mut self, now: Instant) -> Vec<u8> {
-        let count = self.through_by(now);
-        self.take(count, now).0
-    }
-
     /// Takes the bytes transmitted by `now` up to and including the first newline, with the
     /// instant the last of them came through: the receiver acts on a line when it arrived,
     /// not when its thread happened to wake up.
@@ -64,6 +58,20 @@ impl Pacer {
             .position(|&b| b == b'\n')
             .map_or(through, |newline| newline + 1);
         Some(self.take(count, now))
+    }
+
+    /// Takes the whole lines transmitted by `now`; a line still on the wire stays queued,
+    /// except bytes that no newline follows at all (garbage), which go as they are through.
+    /// Both ends act on whole lines, so handing over a line's head early would only cost the
+    /// writer an extra wake-up for its tail.
+    pub fn pop_lines(&mut self, now: Instant) -> Vec<u8> {
+        let through = self.through_by(now);
+        let count = match self.bytes.iter().take(through).rposition(|&b| b == b'\n') {
+            Some(newline) => newline + 1,
+            None if self.bytes.contains(&b'\n') => 0,
+            None => through,
+        };
+        self.take(count, now).0
     }
 
     /// How many queued bytes are fully transmitted by `now`.
@@ -117,6 +125,14 @@ impl Pacer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl Pacer {
+        /// Every byte through by `now`, lines or not.
+        fn pop_ready(&mut self, now: Instant) -> Vec<u8> {
+            let count = self.through_by(now);
+            self.take(count, now).0
+        }
+    }
 
     #[test]
     fn unpaced_passes_everything_at_once() {
@@ -178,6 +194,22 @@ mod tests {
         let mut unpaced = Pacer::new(None);
         unpaced.push(b"a\nb", t);
         assert_eq!(unpaced.pop_line(late), Some((b"a\n".to_vec(), late)));
+    }
+
+    #[test]
+    fn whole_lines_pop_together() {
+        let t = Instant::now();
+        let mut p = Pacer::new(Some(10_000)); // 1 ms per byte
+        p.push(b"ok\nT:20\nxy", t);
+        assert!(p.pop_lines(t + Duration::from_millis(2)).is_empty());
+        assert_eq!(p.pop_lines(t + Duration::from_millis(7)), b"ok\n");
+        assert_eq!(p.pop_lines(t + Duration::from_millis(8)), b"T:20\n");
+        assert_eq!(
+            p.pop_lines(t + Duration::from_millis(9)),
+            b"x",
+            "no newline follows"
+        );
+        assert_eq!(p.pop_lines(t + Duration::from_millis(10)), b"y");
     }
 
     #[test]

@@ -170,7 +170,7 @@ impl Runner {
         }
         self.firmware.advance(now);
         queue_answers(&mut self.firmware, &mut self.tx);
-        self.backlog.extend(self.tx.pop_ready(now));
+        self.backlog.extend(self.tx.pop_lines(now));
         while !self.backlog.is_empty() {
             match pty.master.write(&self.backlog) {
                 Ok(n) => {
