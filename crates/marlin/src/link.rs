@@ -579,7 +579,7 @@ impl Link {
     fn on_resend(&mut self, k: u32, now: Instant) {
         let answered = match self.rejection.take() {
             Some(r) if !r.resent => r.tx,
-            _ => self.wire.pop_front(),
+            _ => self.take_rejected(Some(k)),
         };
         self.resend(k, answered, now);
         // The `ok` that follows answers the rejected line (even across a new hello).
@@ -640,6 +640,18 @@ impl Link {
         self.rewind(k, now);
     }
 
+    /// The transmission a rejection answers. The firmware rejects a line when it reads it,
+    /// but acknowledges a line only once it has executed it, so with several lines in flight
+    /// a rejection overtakes the `ok`s of the lines queued ahead of it: it answers the oldest
+    /// transmission of line `k` (the one the firmware wants) or later, not the oldest of all.
+    fn take_rejected(&mut self, k: Option<u32>) -> Option<Tx> {
+        let at = match k {
+            Some(k) => self.wire.iter().position(|tx| tx.line >= k)?,
+            None => 0,
+        };
+        self.wire.remove(at)
+    }
+
     /// Send again from line `k`. Every transmission still unanswered for a line at or after `k`
     /// will be rejected by the firmware (it waits for `k`), so its answers change nothing.
     fn rewind(&mut self, k: u32, now: Instant) {
@@ -662,11 +674,12 @@ impl Link {
             ErrorKind::Resend => {
                 // Not collected into a command's response: the line is sent again.
                 if self.rejection.is_none_or(|r| r.resent) {
+                    let k = last_line(&message)
+                        .filter(|_| !message.contains(char::REPLACEMENT_CHARACTER))
+                        .map(|n| n.saturating_add(1));
                     self.rejection = Some(Rejection {
-                        tx: self.wire.pop_front(),
-                        k: last_line(&message)
-                            .filter(|_| !message.contains(char::REPLACEMENT_CHARACTER))
-                            .map(|n| n.saturating_add(1)),
+                        tx: self.take_rejected(k),
+                        k,
                         resent: false,
                         since: now,
                     });

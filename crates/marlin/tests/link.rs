@@ -747,6 +747,29 @@ fn advanced_ok_sizes_the_window() {
 }
 
 #[test]
+fn a_rejection_that_overtakes_queued_lines_oks_is_acted_on() {
+    // Marlin rejects a line when it reads it but acknowledges lines when it has executed
+    // them: line 7's rejection comes before the `ok`s of 4, 5 and 6, and without an `ok`.
+    let mut h = advanced(3);
+    for tag in 0..4 {
+        h.link.push_job_line(&format!("G1 X{tag}"), tag).unwrap();
+    }
+    assert_eq!(h.sent().len(), 4);
+    h.recv("Error:checksum mismatch, Last Line: 6\nResend: 7\n");
+    assert_eq!(h.sent(), [f(7, "G1 X3")], "line 7 goes again at once");
+    h.recv("ok N4 P15 B2\nok N5 P15 B2\nok N6 P15 B3\n");
+    assert_eq!(
+        h.sent(),
+        Vec::<String>::new(),
+        "the queued lines' oks rewind nothing"
+    );
+    h.recv("ok N7 P15 B3\n");
+    assert_eq!(h.acked_tags(), [0, 1, 2, 3]);
+    h.link.push_job_line("G1 X4", 4).unwrap();
+    assert_eq!(h.sent(), [f(8, "G1 X4")]);
+}
+
+#[test]
 fn a_larger_free_count_grows_the_window() {
     let mut h = advanced(1);
     for tag in 0..6 {
