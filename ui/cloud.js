@@ -17,14 +17,6 @@ async function call(method, path, body) {
 
 function say(text) { $('message').textContent = text; }
 
-function siteOf(base) {
-  try {
-    const url = new URL(base);
-    url.hostname = url.hostname.replace(/^cli-/, '');
-    return url.origin + '/';
-  } catch { return '#'; }
-}
-
 async function refresh() {
   const status = await call('GET', '/api/v1/cloud');
   const linked = status.mode === 'linked';
@@ -37,7 +29,11 @@ async function refresh() {
   $('offline').dataset.offline = status.mode === 'offline' ? 'yes' : 'no';
   $('cloud-warning').hidden = !status.warning;
   $('cloud-warning').textContent = status.warning ?? '';
-  $('forgot').href = siteOf(status.base_url);
+  // Why the link ended by itself (a sign-in that expired and could not be renewed).
+  $('cloud-error').hidden = !status.error;
+  $('cloud-error').textContent = status.error ?? '';
+  // The cloud's reset page (the `password_reset_url` cloud setting, or the cloud's website).
+  $('forgot').href = status.password_reset_url;
 }
 
 $('password-form').addEventListener('submit', async (event) => {

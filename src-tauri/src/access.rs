@@ -1,30 +1,15 @@
-//! *External access* through the service's own access API, the same one the dashboard uses,
-//! so an in-process service and an attached daemon behave alike.
-//!
-//! The tray proves it acts for the owner with the service's local token
-//! (`<data dir>/local.token`, readable only by the account that runs the service). Where it
-//! cannot read it (a system daemon run by another account) the item is not offered.
+//! *External access* through the service's own access API, the same one the dashboard uses
+//! (see [`crate::local_api`] for how the tray acts as the owner).
 
 use std::net::SocketAddr;
-use std::path::Path;
-use std::time::Duration;
+use std::sync::Arc;
 
-use gantry::access::token;
+use reqwest::Method;
 use serde::Deserialize;
 
-/// A rebind is quick; this only bounds a daemon that stopped answering.
-const TIMEOUT: Duration = Duration::from_secs(10);
+use crate::local_api::{ApiError, LocalApi};
 
-#[derive(Debug, thiserror::Error)]
-pub enum AccessError {
-    #[error("the Gantry service did not answer: {0}")]
-    Http(#[from] reqwest::Error),
-    #[error("the Gantry service refused ({status}): {body}")]
-    Refused {
-        status: reqwest::StatusCode,
-        body: String,
-    },
-}
+const SETTINGS: &str = "/api/v1/access/settings";
 
 /// Whether the dashboard is reachable from other machines, and where it listens then.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,50 +47,26 @@ impl From<Status> for Exposure {
 }
 
 pub struct AccessClient {
-    http: reqwest::Client,
-    url: String,
-    token: String,
+    api: Arc<LocalApi>,
 }
 
 impl AccessClient {
-    /// A client for the service on `port` whose data directory is `data_dir`; `None` when
-    /// this account cannot read the service's local token.
-    pub fn new(port: u16, data_dir: &Path) -> Option<AccessClient> {
-        let token = token::read(data_dir)?;
-        let http = reqwest::Client::builder()
-            .timeout(TIMEOUT)
-            .no_proxy()
-            .build()
-            .ok()?;
-        Some(AccessClient {
-            http,
-            url: format!("http://127.0.0.1:{port}/api/v1/access/settings"),
-            token,
-        })
+    pub fn new(api: Arc<LocalApi>) -> AccessClient {
+        AccessClient { api }
     }
 
-    pub async fn exposure(&self) -> Result<Exposure, AccessError> {
-        let request = self.http.get(&self.url);
-        self.send(request).await
+    pub async fn exposure(&self) -> Result<Exposure, ApiError> {
+        let request = self.api.request(Method::GET, SETTINGS);
+        Ok(self.api.json::<Status>(request).await?.into())
     }
 
     /// Rebinds the dashboard (all interfaces, or loopback only) and reports the result.
-    pub async fn set_external(&self, external: bool) -> Result<Exposure, AccessError> {
+    pub async fn set_external(&self, external: bool) -> Result<Exposure, ApiError> {
         let request = self
-            .http
-            .patch(&self.url)
+            .api
+            .request(Method::PATCH, SETTINGS)
             .json(&serde_json::json!({ "external_access": external }));
-        self.send(request).await
-    }
-
-    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Exposure, AccessError> {
-        let response = request.header(token::HEADER, &self.token).send().await?;
-        let status = response.status();
-        if !status.is_success() {
-            let body = response.text().await.unwrap_or_default();
-            return Err(AccessError::Refused { status, body });
-        }
-        Ok(response.json::<Status>().await?.into())
+        Ok(self.api.json::<Status>(request).await?.into())
     }
 }
 
@@ -150,11 +111,5 @@ mod tests {
         let e: Exposure = serde_json::from_str::<Status>(json).unwrap().into();
         assert!(e.external);
         assert_eq!(e.bind_address.as_deref(), Some("0.0.0.0:8008"));
-    }
-
-    #[test]
-    fn no_token_no_client() {
-        let dir = tempfile::tempdir().unwrap();
-        assert!(AccessClient::new(8008, dir.path()).is_none());
     }
 }

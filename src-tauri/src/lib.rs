@@ -10,6 +10,8 @@ mod alerts;
 mod args;
 mod autostart;
 mod backend;
+mod cloud;
+mod local_api;
 mod menu;
 mod open;
 mod printers;

@@ -46,6 +46,7 @@ mod tests {
             firmware: None,
             temperatures: TemperaturesView::default(),
             job,
+            last_job: None,
         }
     }
 

@@ -1,9 +1,9 @@
 //! Which of the model's menu items the shell draws: only those whose service exists.
 //!
-//! `tray-model` describes the whole menu the product will have. Some items drive services
-//! that are not written yet; drawing them would offer clicks that do nothing. This is the
-//! one place that decides, so an item appears as soon as its service lands: flip its line
-//! in [`is_available`] and handle its effect in `shell.rs`.
+//! `tray-model` describes the whole menu. Some items drive services the tray may not reach:
+//! an attached daemon run by another account (whose owner token the tray cannot read), or
+//! an older daemon without the API. Drawing them would offer clicks that do nothing. This
+//! is the one place that decides.
 
 use tray_model::{ItemId, ItemKind, ItemSpec};
 
@@ -12,6 +12,8 @@ use tray_model::{ItemId, ItemKind, ItemSpec};
 pub struct Reachable {
     /// The access API answers and the tray may act as the owner (it can read the local token).
     pub access: bool,
+    /// The cloud API answers, as the owner.
+    pub cloud: bool,
 }
 
 /// Whether the service behind `id` exists in this build and is reachable now.
@@ -26,8 +28,10 @@ pub fn is_available(id: &ItemId, reachable: Reachable) -> bool {
         | ItemId::Separator(_) => true,
         // Rebinding the dashboard to all interfaces (gantry::access).
         ItemId::ExternalAccess => reachable.access,
-        // The cloud link (SSO sign-in, account, sign-out, offline mode): not in the service yet.
-        ItemId::SignInSso | ItemId::Account | ItemId::SignOut | ItemId::OfflineMode => false,
+        // The cloud link (SSO sign-in, account, sign-out, offline mode, gantry::cloud).
+        ItemId::SignInSso | ItemId::Account | ItemId::SignOut | ItemId::OfflineMode => {
+            reachable.cloud
+        }
     }
 }
 
@@ -58,7 +62,7 @@ pub fn visible(menu: Vec<ItemSpec>, reachable: Reachable) -> Vec<ItemSpec> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tray_model::{menu_model, PrinterLine, PrinterState, TrayState};
+    use tray_model::{menu_model, Account, PrinterLine, PrinterState, TrayState};
 
     fn labels(menu: &[ItemSpec]) -> Vec<String> {
         menu.iter()
@@ -127,11 +131,49 @@ mod tests {
     fn external_access_appears_when_the_access_api_is_reachable() {
         let menu = visible(
             menu_model(&TrayState::default()),
-            Reachable { access: true },
+            Reachable {
+                access: true,
+                ..Reachable::default()
+            },
         );
         assert_eq!(
             labels(&menu)[2..5],
             ["Open dashboard", "External access", "---"]
+        );
+    }
+
+    #[test]
+    fn cloud_items_appear_when_the_cloud_api_is_reachable() {
+        let both = Reachable {
+            access: true,
+            cloud: true,
+        };
+        let menu = visible(menu_model(&TrayState::default()), both);
+        assert_eq!(
+            labels(&menu),
+            [
+                "No printers connected",
+                "---",
+                "Open dashboard",
+                "External access",
+                "---",
+                "Sign in with SSO…",
+                "Offline mode",
+                "---",
+                "Start at login",
+                "Open logs folder",
+                "---",
+                "Quit"
+            ]
+        );
+        let mut state = TrayState::default();
+        state.apply_account(Account::SignedIn {
+            email: "ada@example.test".into(),
+        });
+        let menu = visible(menu_model(&state), both);
+        assert_eq!(
+            labels(&menu)[5..8],
+            ["Signed in as ada@example.test", "Sign out", "Offline mode"]
         );
     }
 }

@@ -14,15 +14,17 @@ use tauri_plugin_dialog::{DialogExt, MessageDialogButtons, MessageDialogKind};
 use tauri_plugin_notification::NotificationExt;
 use tokio::sync::mpsc;
 use tray_model::{
-    diff, find_item, icon_state, menu_model, on_click, on_confirm, tooltip, Effect, IconState,
-    ItemId, ItemSpec, MenuDiff, Prompt, TrayState,
+    diff, find_item, icon_state, menu_model, on_click, on_confirm, tooltip, Account, Effect,
+    IconState, ItemId, ItemSpec, MenuDiff, Prompt, TrayState,
 };
 
-use crate::access::{AccessClient, AccessError, Exposure};
+use crate::access::{AccessClient, Exposure};
 use crate::alerts::{Alert, Alerts};
 use crate::args::Args;
 use crate::autostart::LoginItem;
 use crate::backend::{Backend, Update};
+use crate::cloud::{self, CloudClient};
+use crate::local_api::{ApiError, LocalApi};
 use crate::menu::{self, Drawn};
 use crate::services::Reachable;
 use crate::settings::Settings;
@@ -57,6 +59,7 @@ pub struct Shell {
     service: Mutex<Service>,
     dashboard: Mutex<Option<String>>,
     access: Mutex<Option<Arc<AccessClient>>>,
+    cloud: Mutex<Option<Arc<CloudClient>>>,
 }
 
 /// A poisoned lock means a panic mid-update on the main thread; the data is still the last
@@ -140,6 +143,7 @@ pub fn setup(app: &tauri::App, args: Args) -> tauri::Result<()> {
         service: Mutex::new(Service::Starting),
         dashboard: Mutex::new(None),
         access: Mutex::new(None),
+        cloud: Mutex::new(None),
     });
 
     let open_dashboard = settings.opens_dashboard(args.autostart);
@@ -176,13 +180,16 @@ async fn run_service(app: AppHandle, args: Args, open_dashboard: bool) {
                 return;
             };
             *lock(&shell.dashboard) = Some(url.clone());
-            let access = AccessClient::new(backend.port(), backend.data_dir()).map(Arc::new);
-            if access.is_none() {
+            let api = LocalApi::new(backend.port(), backend.data_dir()).map(Arc::new);
+            if api.is_none() {
                 tracing::info!(
-                    "the service's local token is not readable: no External access item"
+                    "the service's local token is not readable: no External access or cloud items"
                 );
             }
+            let access = api.clone().map(|api| Arc::new(AccessClient::new(api)));
+            let cloud = api.map(|api| Arc::new(CloudClient::new(api)));
             *lock(&shell.access) = access.clone();
+            *lock(&shell.cloud) = cloud.clone();
             let quit_meanwhile = {
                 let mut service = lock(&shell.service);
                 if matches!(*service, Service::Quitting) {
@@ -203,6 +210,9 @@ async fn run_service(app: AppHandle, args: Args, open_dashboard: bool) {
             if let Some(access) = access {
                 let outcome = access.exposure().await;
                 on_main_thread(&app, move |shell| shell.access_reached(outcome));
+            }
+            if let Some(cloud) = cloud {
+                tauri::async_runtime::spawn(follow_account(app.clone(), cloud));
             }
         }
         Err(e) => {
@@ -227,6 +237,18 @@ async fn run_service(app: AppHandle, args: Args, open_dashboard: bool) {
         if !on_main_thread(&app, move |shell| shell.printers_changed(update)) {
             return; // the event loop is gone: the app is exiting
         }
+    }
+}
+
+/// Keeps the account items in step with the service's cloud link, wherever it changes (this
+/// menu, the dashboard, `gantry login`), until the app exits.
+async fn follow_account(app: AppHandle, cloud: Arc<CloudClient>) {
+    loop {
+        let outcome = cloud.account().await;
+        if !on_main_thread(&app, move |shell| shell.account_polled(outcome)) {
+            return;
+        }
+        tokio::time::sleep(cloud::POLL_EVERY).await;
     }
 }
 
@@ -291,13 +313,15 @@ impl Shell {
             Effect::OpenLogs => open::folder(self.data_dir.join("logs")),
             Effect::ConfirmQuit { message, .. } => self.confirm_quit(message),
             Effect::Quit => self.quit(),
-            // Not drawn (see services.rs), so only a stale or forged click gets here.
-            effect @ (Effect::SetOffline(_)
-            | Effect::StartSso
-            | Effect::SignOut
-            | Effect::ConfirmSignOut { .. }) => {
-                tracing::warn!(?effect, "this service is not available in this build")
+            Effect::StartSso => match self.dashboard_url() {
+                Some(url) => open::browser(cloud::login_page(&url)),
+                None => tracing::warn!("the service is still starting; no dashboard yet"),
+            },
+            Effect::SetOffline(offline) => {
+                self.change_account(move |cloud| async move { cloud.set_offline(offline).await })
             }
+            Effect::SignOut => self.change_account(|cloud| async move { cloud.sign_out().await }),
+            Effect::ConfirmSignOut { message, .. } => self.confirm_sign_out(message),
         }
     }
 
@@ -343,7 +367,7 @@ impl Shell {
     }
 
     /// The access API answered for the first time: offer the item with its real state.
-    fn access_reached(&self, outcome: Result<Exposure, AccessError>) {
+    fn access_reached(&self, outcome: Result<Exposure, ApiError>) {
         match outcome {
             Ok(exposure) => {
                 let mut ui = lock(&self.ui);
@@ -356,7 +380,7 @@ impl Shell {
         }
     }
 
-    fn exposure_changed(&self, outcome: Result<Exposure, AccessError>) {
+    fn exposure_changed(&self, outcome: Result<Exposure, ApiError>) {
         match outcome {
             Ok(exposure) => {
                 tracing::info!(?exposure, "External access changed");
@@ -372,6 +396,82 @@ impl Shell {
                     body: e.to_string(),
                 });
             }
+        }
+    }
+
+    /// Asks the cloud API for a change of the link, then shows what the service reports.
+    fn change_account<F, Fut>(&self, request: F)
+    where
+        F: FnOnce(Arc<CloudClient>) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Result<Account, ApiError>> + Send,
+    {
+        let Some(cloud) = lock(&self.cloud).clone() else {
+            tracing::warn!("the cloud link cannot be changed from the tray here");
+            return;
+        };
+        let app = self.app.clone();
+        tauri::async_runtime::spawn(async move {
+            let outcome = request(cloud).await;
+            on_main_thread(&app, move |shell| shell.account_changed(outcome));
+        });
+    }
+
+    /// The periodic look at the link: the items appear once the API answers, and follow it.
+    fn account_polled(&self, outcome: Result<Account, ApiError>) {
+        let mut ui = lock(&self.ui);
+        match outcome {
+            Ok(account) => {
+                let reached = !std::mem::replace(&mut ui.reachable.cloud, true);
+                let changed = ui.state.apply_account(account.clone());
+                if reached || changed {
+                    tracing::info!(?account, "cloud link");
+                    self.redraw(&mut ui);
+                }
+            }
+            // Transient (the daemon restarting) or an old daemon without the API: the items
+            // stay as they were, and the next look tries again.
+            Err(e) => tracing::debug!(error = %e, "cannot read the cloud link"),
+        }
+    }
+
+    fn account_changed(&self, outcome: Result<Account, ApiError>) {
+        match outcome {
+            Ok(account) => {
+                tracing::info!(?account, "cloud link changed");
+                let mut ui = lock(&self.ui);
+                ui.state.apply_account(account);
+                self.redraw(&mut ui);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot change the cloud link");
+                self.notify(Alert {
+                    title: "The cloud account was not changed".into(),
+                    body: e.to_string(),
+                });
+            }
+        }
+    }
+
+    fn confirm_sign_out(&self, message: String) {
+        let app = self.app.clone();
+        self.app
+            .dialog()
+            .message(message)
+            .title("Sign out of the cloud?")
+            .kind(MessageDialogKind::Warning)
+            .buttons(MessageDialogButtons::OkCancelCustom(
+                "Sign out".into(),
+                "Cancel".into(),
+            ))
+            .show(move |confirmed| {
+                on_main_thread(&app, move |shell| shell.answer_sign_out(confirmed));
+            });
+    }
+
+    fn answer_sign_out(&self, confirmed: bool) {
+        let effect = on_confirm(&mut lock(&self.ui).state, Prompt::SignOut, confirmed);
+        if let Some(effect) = effect {
+            self.perform(effect);
         }
     }
 

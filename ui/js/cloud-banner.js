@@ -29,7 +29,9 @@ export async function showCloudBanner(root) {
   root.replaceChildren(
     el("div", { className: "banner-text" },
       el("strong", {}, "Client Cloud Login"),
-      el("span", {}, " — link this computer's printers to your cloud account, or keep everything on this computer.")),
+      el("span", {}, " — link this computer's printers to your cloud account, or keep everything on this computer."),
+      // Why an earlier link ended by itself (a sign-in that expired and could not be renewed).
+      ...(status.error ? [el("p", { className: "banner-reason", role: "alert" }, status.error)] : [])),
     el("div", { className: "banner-actions" },
       el("a", { className: "button primary", href: "/cloud.html" }, "Sign in with email and password"),
       el("a", { className: "button secondary", href: "/cloud.html#sso" }, "Sign in with your organisation (SSO)"),

@@ -4,6 +4,7 @@
 import { api } from "./api.js";
 import { confirmDialog, toast } from "./dialog.js";
 import { el, when } from "./format.js";
+import { on } from "./live.js";
 
 /// How often the section asks for new app requests (apps give up if nobody decides).
 const REQUEST_POLL_MS = 2000;
@@ -11,10 +12,14 @@ const REQUEST_POLL_MS = 2000;
 export class ApiKeys {
   constructor(root) {
     this.printers = [];
+    this.keys = [];
     this.requestsBox = el("div", { className: "key-requests", "aria-live": "polite" });
     this.secretBox = el("div", { className: "key-secret panel", hidden: true });
     this.body = el("tbody");
-    this.emptyNote = el("p", { className: "empty" }, "No API keys yet. Slicers on this computer need none.");
+    this.table = el("table", { className: "keys", hidden: true },
+      el("thead", {}, el("tr", {}, ...["Name", "Printer", "Created", ""].map((h) => el("th", {}, h)))),
+      this.body);
+    this.emptyNote = el("p", { className: "empty" }, "No API keys yet. A slicer on this computer needs none, unless “Require login on this computer too” is on in Settings.");
     this.nameInput = el("input", { type: "text", required: true, maxLength: 100, placeholder: "e.g. PrusaSlicer on the laptop", id: "key-name" });
     this.printerSelect = el("select", { id: "key-printer", "aria-label": "Printer the key drives" });
     const form = el("form", { className: "key-form add-port", onsubmit: (event) => { event.preventDefault(); this.create(); } },
@@ -26,11 +31,27 @@ export class ApiKeys {
         "Slicers (PrusaSlicer, OrcaSlicer, Cura) and Home Assistant talk to Gantry as if it were OctoPrint. " +
         "Each key drives one printer."),
       this.requestsBox, form, this.secretBox, this.emptyNote,
-      el("table", { className: "keys" },
-        el("thead", {}, el("tr", {}, ...["Name", "Printer", "Created", ""].map((h) => el("th", {}, h)))),
-        this.body));
+      this.table);
     this.refresh();
     setInterval(() => this.refreshRequests(), REQUEST_POLL_MS);
+    // Printers come and go (plugged in, renamed) while the page is open: the choices follow.
+    on("snapshot", (printers) => this.setPrinters(printers));
+    on("printer", (printer) => this.setPrinters([...this.printers.filter((p) => p.id !== printer.id), printer]));
+  }
+
+  /// Takes a new printer list; redraws the choices and the table only when ids or names changed.
+  setPrinters(printers) {
+    const list = printers.map(({ id, name }) => ({ id, name })).sort((a, b) => a.id - b.id);
+    const same = list.length === this.printers.length &&
+      list.every((p, i) => p.id === this.printers[i].id && p.name === this.printers[i].name);
+    if (same) return;
+    this.printers = list;
+    for (const select of [this.printerSelect, ...this.requestsBox.querySelectorAll("select")]) {
+      const chosen = select.value;
+      this.printerOptions(select);
+      if (chosen && list.some((p) => String(p.id) === chosen)) select.value = chosen;
+    }
+    this.body.replaceChildren(...this.keys.map((key) => this.row(key)));
   }
 
   printerName(id) {
@@ -44,12 +65,11 @@ export class ApiKeys {
   async refresh() {
     try {
       const [printers, keys] = await Promise.all([api("/api/v1/printers"), api("/api/v1/keys")]);
-      this.printers = printers;
-      const chosen = this.printerSelect.value;
-      this.printerOptions(this.printerSelect);
-      if (chosen) this.printerSelect.value = chosen;
+      this.keys = keys;
       this.emptyNote.hidden = keys.length > 0;
-      this.body.replaceChildren(...keys.map((key) => this.row(key)));
+      this.table.hidden = keys.length === 0;
+      this.printers = [];
+      this.setPrinters(printers);
     } catch (error) {
       toast(`Cannot load the API keys: ${error.message}`, "error");
     }
@@ -61,7 +81,7 @@ export class ApiKeys {
       el("td", {}, key.name),
       el("td", {}, this.printerName(key.printer_id)),
       el("td", {}, when(key.created_at)),
-      el("td", { className: "row-actions" }, el("button", { type: "button", className: "link danger revoke-key", onclick: () => this.revoke(key) }, "Revoke")));
+      el("td", { className: "row-actions" }, el("button", { type: "button", className: "link danger-text revoke-key", onclick: () => this.revoke(key) }, "Revoke")));
   }
 
   async create() {

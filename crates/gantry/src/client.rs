@@ -177,6 +177,7 @@ mod tests {
                 chamber: None,
             },
             job,
+            last_job: None,
         }
     }
 

@@ -10,11 +10,12 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use serde_json::{json, Value};
 
-use crate::cloud::account::{self, LinkError};
+use crate::cloud::account::{self, LinkError, SsoGrant};
 use crate::cloud::api::{Credentials, Secret};
 use crate::cloud::oidc::{self, DevicePrompt, Provider};
 use crate::cloud::settings::SETTINGS_KEY;
-use crate::cloud::{directory, Mode};
+use crate::cloud::vault::Vault;
+use crate::cloud::{catalogue, directory};
 use crate::location::{Location, RuntimeInfo};
 use crate::secrets::Secrets;
 use crate::store::Store;
@@ -45,6 +46,9 @@ pub struct LoginArgs {
     /// The cloud to link to (stored; default https://cli-cloud.3dprinteros.com)
     #[arg(long, value_name = "URL")]
     pub cloud_url: Option<String>,
+    /// The page "Forgot your password?" opens (stored; default: the cloud's website)
+    #[arg(long, value_name = "URL")]
+    pub password_reset_url: Option<String>,
     /// Work offline instead: never contact the cloud
     #[arg(long, conflicts_with_all = ["device", "sso", "email"])]
     pub offline: bool,
@@ -108,7 +112,13 @@ fn password() -> anyhow::Result<String> {
     }
 }
 
-fn provider(location: &Location, args: &LoginArgs) -> anyhow::Result<Provider> {
+/// The provider named by `--issuer`/`--client-id`, or found in the organisation directory
+/// (the admin's file merged with the cloud's list).
+async fn provider(
+    store: &Store,
+    location: &Location,
+    args: &LoginArgs,
+) -> anyhow::Result<Provider> {
     if let (Some(issuer), Some(client_id)) = (&args.issuer, &args.client_id) {
         return Ok(Provider {
             issuer: issuer.clone(),
@@ -116,7 +126,7 @@ fn provider(location: &Location, args: &LoginArgs) -> anyhow::Result<Provider> {
             login_hint: args.email.clone(),
         });
     }
-    let all = directory::load(&location.data_dir())?;
+    let all = catalogue::organisations(store, &location.data_dir()).await?;
     let query = args
         .org
         .clone()
@@ -156,10 +166,20 @@ fn show_device_prompt(prompt: &DevicePrompt) {
 /// `gantry login`.
 pub async fn login(location: &Location, args: &LoginArgs) -> anyhow::Result<()> {
     let store = open_store(location).await?;
-    if let Some(url) = &args.cloud_url {
-        url::Url::parse(url).with_context(|| format!("--cloud-url {url} is not a URL"))?;
+    if args.cloud_url.is_some() || args.password_reset_url.is_some() {
         let mut settings = account::settings(&store).await?;
-        settings.base_url = url.clone();
+        if let Some(url) = &args.cloud_url {
+            url::Url::parse(url).with_context(|| format!("--cloud-url {url} is not a URL"))?;
+            settings.base_url = url.clone();
+        }
+        if let Some(url) = &args.password_reset_url {
+            let parsed = url::Url::parse(url)
+                .with_context(|| format!("--password-reset-url {url} is not a URL"))?;
+            if !matches!(parsed.scheme(), "https" | "http") {
+                bail!("--password-reset-url must be a web page (https://…)");
+            }
+            settings.password_reset_url = Some(url.clone());
+        }
         store.set_setting(SETTINGS_KEY, &settings).await?;
     }
     let daemon = daemon(location).await;
@@ -174,17 +194,8 @@ pub async fn login(location: &Location, args: &LoginArgs) -> anyhow::Result<()> 
                 .await?;
             }
             None => {
-                let secrets = Secrets::open(&location.data_dir())?;
-                secrets.delete(account::USER_TOKEN)?;
-                account::set_record(
-                    &store,
-                    &account::LinkRecord {
-                        mode: Mode::Offline,
-                        account: None,
-                        since: Some(crate::store::now()),
-                    },
-                )
-                .await?;
+                let vault = Vault::new(Secrets::open(&location.data_dir())?);
+                account::go_offline(&store, &vault).await.map_err(explain)?;
             }
         }
         println!("Working offline: Gantry will not contact the cloud.");
@@ -192,8 +203,9 @@ pub async fn login(location: &Location, args: &LoginArgs) -> anyhow::Result<()> 
     }
 
     let mut skew = None;
+    let mut grant = None;
     let credentials = if args.device || args.sso {
-        let provider = provider(location, args)?;
+        let provider = provider(&store, location, args).await?;
         let tokens = if args.device {
             oidc::device_flow(&provider, show_device_prompt).await?
         } else {
@@ -207,11 +219,16 @@ pub async fn login(location: &Location, args: &LoginArgs) -> anyhow::Result<()> 
             .await?
         };
         skew = tokens.clock_skew;
-        Credentials::AccessToken {
+        let credentials = Credentials::AccessToken {
             email: args.email.clone(),
             issuer: provider.issuer.clone(),
             access_token: tokens.access_token,
-        }
+        };
+        grant = Some(SsoGrant {
+            provider,
+            refresh_token: tokens.refresh_token,
+        });
+        credentials
     } else {
         let email = match &args.email {
             Some(email) => email.clone(),
@@ -241,7 +258,18 @@ pub async fn login(location: &Location, args: &LoginArgs) -> anyhow::Result<()> 
                     issuer,
                     access_token,
                 } => {
-                    json!({"issuer": issuer, "access_token": access_token.expose(), "email": email})
+                    let client_id = grant.as_ref().map(|g| g.provider.client_id.clone());
+                    let refresh_token = grant
+                        .as_ref()
+                        .and_then(|g| g.refresh_token.as_ref())
+                        .map(|t| t.expose().to_owned());
+                    json!({
+                        "issuer": issuer,
+                        "access_token": access_token.expose(),
+                        "email": email,
+                        "client_id": client_id,
+                        "refresh_token": refresh_token,
+                    })
                 }
             };
             let status = post(http, format!("{base}/api/v1/cloud/login"), body).await?;
@@ -255,14 +283,14 @@ pub async fn login(location: &Location, args: &LoginArgs) -> anyhow::Result<()> 
             )
         }
         None => {
-            let secrets = Secrets::open(&location.data_dir())?;
-            let session = account::sign_in(&store, &secrets, &credentials)
+            let vault = Vault::new(Secrets::open(&location.data_dir())?);
+            let session = account::sign_in(&store, &vault, &credentials, grant)
                 .await
                 .map_err(explain)?;
             (
                 session.account,
                 account::clock_warning(session.clock_skew),
-                format!("tokens are kept in {}", secrets.backend().describe()),
+                format!("tokens are kept in {}", vault.backend().describe()),
             )
         }
     };
@@ -295,8 +323,8 @@ pub async fn logout(location: &Location, args: &LogoutArgs) -> anyhow::Result<()
         None => {
             // No daemon, so nothing is printing.
             let store = open_store(location).await?;
-            let secrets = Secrets::open(&location.data_dir())?;
-            account::sign_out(&store, &secrets).await.map_err(explain)?;
+            let vault = Vault::new(Secrets::open(&location.data_dir())?);
+            account::sign_out(&store, &vault).await.map_err(explain)?;
             store.close().await;
         }
     }

@@ -17,8 +17,6 @@ use std::process::Stdio;
 
 use access_daemon::Gantry;
 use common::gantry;
-// The test cloud's helpers find `PATIENCE` at the crate root.
-use common::PATIENCE;
 use raw_http::{send, Reply, Req};
 use serde_json::json;
 use test_cloud::{TestCloud, ADA, GRACE};

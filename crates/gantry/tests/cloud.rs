@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 use common::{gantry, Daemon, PATIENCE};
 use serde_json::{json, Value};
 use test_cloud::{
-    acks, approve_in_browser, gcode, reports, TestCloud, ADA, GRACE, NO_GROUP, SSO_ONLY, UNVERIFIED,
+    acks, approve_in_browser, gcode, get_json, reports, wait_for_json, Served, TestCloud, ADA,
+    GRACE, NO_GROUP, SSO_ONLY, UNVERIFIED,
 };
 
 /// Tokens go to a private file unless a test runs its own keychain: never into the keychain
@@ -625,6 +626,53 @@ async fn no_password_or_token_is_left_in_logs_or_data_after_a_full_cycle() {
         })
         .await;
     assert!(run(&daemon.data_dir, &["logout"]).status.success());
+
+    // A device-code sign-in through the daemon leaves a refresh token in the secrets store;
+    // a renewal then rotates it. Neither may leak, and logout removes them.
+    let (child, url, lines) = start_device_login(&daemon.data_dir, &cloud);
+    let code = lines
+        .concat()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("and enter the code:")
+                .map(|c| c.trim().to_owned())
+        })
+        .unwrap();
+    let browser_log = tempfile::NamedTempFile::new().unwrap();
+    approve_in_browser(
+        &format!("{url}?user_code={code}"),
+        ADA,
+        "allow",
+        browser_log.path(),
+    );
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    let linked = cloud
+        .wait_for("the printer under the device sign-in", |s| {
+            s["printerLogins"].as_u64() >= Some(2)
+        })
+        .await;
+    assert_eq!(linked["refreshTokensIssued"], 1, "{linked:#}");
+    let secrets_file = std::fs::read(daemon.data_dir.join("secrets.json")).unwrap();
+    assert!(
+        contains(&secrets_file, "refresh_token"),
+        "the refresh token is kept"
+    );
+    cloud.expire_tokens().await;
+    cloud
+        .wait_for("the renewal", |s| {
+            s["grants"]["refresh_token"] == 1 && s["refreshTokensIssued"] == 2
+        })
+        .await;
+    wait_for_json(
+        &daemon.url("/api/v1/cloud"),
+        "the printer linked again",
+        |s| s["printers"][0]["state"] == "linked",
+    )
+    .await;
+    assert!(run(&daemon.data_dir, &["logout"]).status.success());
+    assert!(!daemon.data_dir.join("secrets.json").exists());
+
     let state = cloud.state().await;
     let (_, stderr) = daemon.stop();
     let mut secrets: Vec<String> = state["tokens"]
@@ -633,9 +681,10 @@ async fn no_password_or_token_is_left_in_logs_or_data_after_a_full_cycle() {
         .iter()
         .map(|t| t.as_str().unwrap().to_owned())
         .collect();
+    // User and printer tokens of both sign-ins, and the provider's access and refresh tokens.
     assert!(
-        secrets.len() >= 2,
-        "a user and a printer token: {secrets:?}"
+        secrets.len() >= 8,
+        "user, printer, access and refresh tokens: {secrets:?}"
     );
     secrets.push(ADA.1.to_owned());
     let mut files = files_under(&daemon.data_dir);
@@ -730,7 +779,10 @@ async fn tokens_live_in_the_secret_service_when_one_runs() {
         "keychain: stored",
         "daemon: linked=yes",
         "tokens are kept in the system keychain",
+        "printer tokens: stored",
+        "file after linking: absent",
         "after logout: removed",
+        "printer tokens after logout: removed",
     ] {
         assert!(
             shown.contains(expected),
@@ -865,4 +917,330 @@ async fn a_zipped_cloud_job_is_unpacked_and_printed() {
         "{:?}",
         reports(&state)
     );
+}
+
+/// Writes cloud settings into a data directory before a daemon starts there.
+async fn cloud_settings(data_dir: &Path, settings: Value) {
+    std::fs::create_dir_all(data_dir).unwrap();
+    let store = gantry::store::Store::open(&data_dir.join("gantry.db"))
+        .await
+        .unwrap();
+    store
+        .set_setting("cloud.settings", &settings)
+        .await
+        .unwrap();
+    store.close().await;
+}
+
+fn browser_env<'a>(log: &'a str, consent: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("BROWSER", BROWSER.as_str()),
+        ("GANTRY_TEST_USER", ADA.0),
+        ("GANTRY_TEST_PASSWORD", ADA.1),
+        ("GANTRY_TEST_CONSENT", consent),
+        ("GANTRY_TEST_BROWSER_LOG", log),
+    ]
+}
+
+static BROWSER: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    test_cloud::script("browser.mjs")
+        .to_str()
+        .expect("a UTF-8 path")
+        .to_owned()
+});
+
+/// The dashboard's SSO button (`POST /api/v1/cloud/sso`, the real `webbrowser` path with the
+/// test browser as `$BROWSER`) links the account; then a user token the cloud refuses is renewed
+/// with the provider's refresh token without asking anyone, a restart reuses the kept printer
+/// token, and a refresh the provider refuses falls back to the login screen with the reason.
+#[tokio::test(flavor = "multi_thread")]
+async fn sso_from_the_dashboard_renews_itself_and_survives_a_restart() {
+    private_secrets();
+    let cloud = TestCloud::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    cloud_settings(&data_dir, json!({"base_url": cloud.cloud})).await;
+    std::fs::write(
+        data_dir.join("organisations.json"),
+        json!([{"name": "Example University", "issuer": cloud.issuer, "client_id": "gantry"}])
+            .to_string(),
+    )
+    .unwrap();
+    let log = dir.path().join("browser.log");
+    let log = log.to_str().unwrap();
+    let env = browser_env(log, "allow");
+    let mut daemon = Served::start(&data_dir, &["--simulate", "1"], &env);
+    assert_eq!(
+        get_json(&daemon.url("/api/v1/cloud")).await["mode"],
+        "unlinked"
+    );
+
+    let response = reqwest::Client::new()
+        .post(daemon.url("/api/v1/cloud/sso"))
+        .json(&json!({"organisation": "Example University"}))
+        .send()
+        .await
+        .unwrap();
+    let status: Value = response.json().await.unwrap();
+    assert_eq!(status["mode"], "linked", "{status}");
+    assert_eq!(status["account"], "ada@example.test", "{status}");
+    // The sign-in completes when the browser reaches the loopback redirect; the browser
+    // script writes its log after that, so give it a moment on a busy machine.
+    let mut browser = String::new();
+    for _ in 0..300 {
+        browser = std::fs::read_to_string(log).unwrap_or_default();
+        if browser.contains("You can close this tab") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(browser.contains("You can close this tab"), "{browser}");
+    wait_for_json(&daemon.url("/api/v1/cloud"), "the printer linked", |s| {
+        s["printers"][0]["state"] == "linked"
+    })
+    .await;
+    let state = cloud
+        .wait_for("the printer to report", |s| !reports(s).is_empty())
+        .await;
+    assert_eq!(
+        state["refreshTokensIssued"], 1,
+        "Gantry asked for offline_access, so the provider issued a refresh token"
+    );
+    assert!(state["logins"][0]["login"]["access_token_len"].as_u64() > Some(10));
+
+    // The cloud refuses every token it gave: the printer logs in again, its user token is
+    // refused, and the sign-in is renewed at the provider and exchanged again.
+    cloud.expire_tokens().await;
+    let renewed = cloud
+        .wait_for("the renewed sign-in", |s| {
+            s["grants"]["refresh_token"] == 1
+                && s["logins"].as_array().is_some_and(|l| l.len() == 2)
+                && s["printerLogins"] == 2
+        })
+        .await;
+    assert!(renewed["logins"][1]["login"]["access_token_len"].as_u64() > Some(10));
+    let seen = reports(&renewed).len();
+    cloud
+        .wait_for("reports under the renewed sign-in", |s| {
+            reports(s).len() > seen + 1
+        })
+        .await;
+    let status = get_json(&daemon.url("/api/v1/cloud")).await;
+    assert_eq!(status["mode"], "linked", "{status}");
+    assert_eq!(status["error"], Value::Null, "{status}");
+
+    // A restart reuses the kept printer token: no printer login, no sign-in.
+    let stderr = daemon.stop();
+    assert!(stderr.contains("renewed the cloud sign-in"), "{stderr}");
+    let before = cloud.state().await;
+    let seen = reports(&before).len();
+    let mut daemon = Served::start(&data_dir, &["--simulate", "1"], &env);
+    let after = cloud
+        .wait_for("reports from the restarted daemon", |s| {
+            reports(s).len() > seen + 1
+        })
+        .await;
+    assert_eq!(after["printerLogins"], before["printerLogins"]);
+    assert_eq!(after["logins"].as_array().unwrap().len(), 2);
+
+    // The provider refuses the refresh: back to the login screen, with the reason, and no
+    // token is left behind.
+    cloud.fault(json!({"refuseRefresh": 1})).await;
+    cloud.expire_tokens().await;
+    let status = wait_for_json(&daemon.url("/api/v1/cloud"), "the login screen", |s| {
+        s["mode"] == "unlinked"
+    })
+    .await;
+    let error = status["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("could not be renewed") && error.contains("Sign in again"),
+        "{status}"
+    );
+    assert!(!data_dir.join("secrets.json").exists(), "a token was left");
+    assert_eq!(cloud.state().await["logins"].as_array().unwrap().len(), 2);
+    daemon.stop();
+}
+
+/// The organisation search lists the admin's file merged with the cloud's list (the admin's
+/// entry wins a conflict, the cloud's fills in), and keeps the cloud's last list in the
+/// database for when the cloud is away, in offline mode, and after a restart.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_organisation_search_merges_the_admins_file_with_the_clouds_list() {
+    private_secrets();
+    let cloud = TestCloud::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    // Asked again at every search, so each step below sees the cloud's current list.
+    cloud_settings(
+        &data_dir,
+        json!({"base_url": cloud.cloud, "organisations_refresh_s": 0}),
+    )
+    .await;
+    std::fs::write(
+        data_dir.join("organisations.json"),
+        json!([
+            {"name": "example university", "issuer": cloud.issuer, "client_id": "gantry-admin"},
+            {"name": "Admin Only Lab", "issuer": cloud.issuer, "client_id": "gantry"},
+        ])
+        .to_string(),
+    )
+    .unwrap();
+    let mut daemon = Served::start(&data_dir, &[], &[]);
+    let names = |list: &Value| -> Vec<String> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let search =
+        |q: &str| get_json_owned(daemon.url(&format!("/api/v1/cloud/organisations?q={q}")));
+
+    let all = search("").await;
+    assert_eq!(
+        names(&all),
+        [
+            "example university",
+            "Admin Only Lab",
+            "Cloud Only Institute"
+        ]
+    );
+    assert_eq!(
+        all[0]["client_id"], "gantry-admin",
+        "the admin's entry wins"
+    );
+    assert_eq!(all[0]["domain"], "example.test", "the cloud's fills in");
+    assert_eq!(
+        names(&search("ada%40example.test").await),
+        ["example university"]
+    );
+
+    cloud
+        .set_organisations(
+            json!([{"name": "Renamed College", "issuer": cloud.issuer, "client_id": "gantry"}]),
+        )
+        .await;
+    assert_eq!(
+        names(&search("").await),
+        ["example university", "Admin Only Lab", "Renamed College"]
+    );
+
+    // Offline mode never asks the cloud; the cached list still answers.
+    let offline = reqwest::Client::new()
+        .post(daemon.url("/api/v1/cloud/offline"))
+        .json(&json!({"offline": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(offline.status(), 204);
+    let asked = cloud.state().await["organisationRequests"].clone();
+    assert!(names(&search("").await).contains(&"Renamed College".to_owned()));
+    assert_eq!(cloud.state().await["organisationRequests"], asked);
+
+    // The cloud goes away: the list survives, also across a restart.
+    let left = reqwest::Client::new()
+        .post(daemon.url("/api/v1/cloud/offline"))
+        .json(&json!({"offline": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(left.status(), 204);
+    drop(cloud);
+    assert!(names(&search("").await).contains(&"Renamed College".to_owned()));
+    daemon.stop();
+    let mut daemon = Served::start(&data_dir, &[], &[]);
+    let list = get_json(&daemon.url("/api/v1/cloud/organisations")).await;
+    assert_eq!(
+        names(&list),
+        ["example university", "Admin Only Lab", "Renamed College"]
+    );
+    daemon.stop();
+}
+
+async fn get_json_owned(url: String) -> Value {
+    get_json(&url).await
+}
+
+/// A cloud file larger than `upload_limit_bytes` is refused with a message that says so, the
+/// cloud is told, and nothing is kept: refused at once when the cloud announces the size, and
+/// at the file server's `Content-Length` when it does not.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_over_limit_cloud_download_is_refused_reported_and_not_kept() {
+    private_secrets();
+    let cloud = TestCloud::start(&[]);
+    let daemon = Daemon::start(&["--simulate", "1"]);
+    assert!(login(&daemon.data_dir, &cloud, ADA).status.success());
+    cloud
+        .wait_for("the printer to report", |s| !reports(s).is_empty())
+        .await;
+    let store = gantry::store::Store::open(&daemon.data_dir.join("gantry.db"))
+        .await
+        .unwrap();
+    store
+        .set_setting("upload_limit_bytes", &1000u64)
+        .await
+        .unwrap();
+    store.close().await;
+    let file = gcode(300);
+    assert!(file.len() > 1000);
+    cloud.put_file("big.gcode", &file).await;
+
+    let announced = cloud
+        .command(
+            "gcodes",
+            json!([cloud.file_url("big.gcode")]),
+            json!({"is_link": true, "job_id": "J-BIG", "filename": "big.gcode", "size": file.len()}),
+        )
+        .await;
+    let state = cloud
+        .wait_for("the refusal in the ack", |s| {
+            acks(s).iter().any(|a| a["number"] == announced["number"])
+        })
+        .await;
+    let ack = acks(&state)
+        .into_iter()
+        .find(|a| a["number"] == announced["number"])
+        .unwrap();
+    let message = ack["result"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("more than this Gantry takes (1000 bytes"),
+        "{ack}"
+    );
+    assert!(state["downloads"].as_array().unwrap().is_empty());
+
+    let unannounced = cloud
+        .command(
+            "gcodes",
+            json!([cloud.file_url("big.gcode")]),
+            json!({"is_link": true, "job_id": "J-BIG2", "filename": "big2.gcode"}),
+        )
+        .await;
+    let state = cloud
+        .wait_for("the download's refusal reported", |s| {
+            s["printers"][0]["errors"]
+                .as_array()
+                .is_some_and(|e| e.iter().filter(|e| e["code"] == 88).count() >= 2)
+        })
+        .await;
+    // Both refusals reach the cloud as error 88 with the limit in the message.
+    let errors = state["printers"][0]["errors"].as_array().unwrap().clone();
+    for error in errors.iter().filter(|e| e["code"] == 88) {
+        let message = error["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("(1000 bytes, the upload_limit_bytes setting)"),
+            "{errors:?}"
+        );
+    }
+    assert!(acks(&state).contains(&json!({"number": unannounced["number"], "result": true})));
+    assert!(!reports(&state).iter().any(|r| r["state"] == "printing"));
+
+    let files = get_json(&daemon.url("/api/v1/files")).await;
+    assert_eq!(files, json!([]), "nothing in the library");
+    let downloads = daemon.data_dir.join("cloud-downloads");
+    let left: Vec<_> = std::fs::read_dir(&downloads)
+        .map(|entries| entries.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "downloads kept: {left:?}");
+    let jobs = get_json(&daemon.url("/api/v1/jobs")).await;
+    assert_eq!(jobs, json!([]), "no job was started");
 }

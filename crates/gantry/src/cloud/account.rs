@@ -4,18 +4,18 @@
 use serde::{Deserialize, Serialize};
 
 use super::api::{Cloud, CloudError, Credentials, Secret, UserSession};
+use super::oidc::Provider;
 use super::refusal::Refusal;
 use super::settings::{CloudSettings, SETTINGS_KEY};
 use super::streamer::StreamerApi;
-use crate::secrets::{SecretError, Secrets};
+use super::vault::Vault;
+use crate::secrets::SecretError;
 use crate::store::{Store, StoreError};
 
 /// Store key of the [`LinkRecord`].
 pub const LINK_KEY: &str = "cloud.link";
 /// Store key of the installation's stable `host_mac`.
 const HOST_ID_KEY: &str = "cloud.host_id";
-/// Secret names.
-pub const USER_TOKEN: &str = "user_token";
 
 /// Clock difference beyond which SSO and MFA codes tend to fail.
 pub const MAX_CLOCK_SKEW_S: i64 = 120;
@@ -31,12 +31,23 @@ pub enum Mode {
     Offline,
 }
 
-/// What is stored about the link; the token itself is in [`Secrets`].
+/// What is stored about the link; the tokens themselves are in the [`Vault`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct LinkRecord {
     pub mode: Mode,
     pub account: Option<String>,
     pub since: Option<String>,
+    /// The identity provider of an SSO or device-code sign-in, where its refresh token renews
+    /// the sign-in. None for a password sign-in.
+    #[serde(default)]
+    pub provider: Option<Provider>,
+}
+
+/// What an SSO or device-code sign-in leaves for later renewals.
+#[derive(Debug, Clone)]
+pub struct SsoGrant {
+    pub provider: Provider,
+    pub refresh_token: Option<Secret>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -116,12 +127,14 @@ pub fn clock_warning(skew: Option<i64>) -> Option<String> {
     })
 }
 
-/// Signs in with `credentials`, stores the token in the keychain and records the link.
-/// The password is sent once and kept nowhere.
+/// Signs in with `credentials`, stores the tokens in the vault and records the link.
+/// The password is sent once and kept nowhere. Printer tokens of an earlier sign-in are
+/// dropped: the printers log in again under this account.
 pub async fn sign_in(
     store: &Store,
-    secrets: &Secrets,
+    vault: &Vault,
     credentials: &Credentials,
+    sso: Option<SsoGrant>,
 ) -> Result<UserSession, LinkError> {
     let settings = settings(store).await?;
     let cloud = backend(store, &settings).await?;
@@ -135,13 +148,20 @@ pub async fn sign_in(
         );
     }
     store.set_setting(SETTINGS_KEY, &settings).await?;
-    secrets.set(USER_TOKEN, session.user_token.expose())?;
+    vault.forget_printer_tokens()?;
+    vault.set_user_token(&session.user_token)?;
+    let (provider, refresh_token) = match sso {
+        Some(grant) => (Some(grant.provider), grant.refresh_token),
+        None => (None, None),
+    };
+    vault.set_refresh_token(refresh_token.as_ref())?;
     set_record(
         store,
         &LinkRecord {
             mode: Mode::Linked,
             account: Some(session.account.clone()),
             since: Some(crate::store::now()),
+            provider,
         },
     )
     .await?;
@@ -149,15 +169,30 @@ pub async fn sign_in(
     Ok(session)
 }
 
-/// Forgets the token and the account. Prints are not touched.
-pub async fn sign_out(store: &Store, secrets: &Secrets) -> Result<(), LinkError> {
-    secrets.delete(USER_TOKEN)?;
+/// Forgets every token and the account. Prints are not touched.
+pub async fn sign_out(store: &Store, vault: &Vault) -> Result<(), LinkError> {
+    vault.forget_all()?;
     set_record(store, &LinkRecord::default()).await?;
     Ok(())
 }
 
-pub fn user_token(secrets: &Secrets) -> Result<Option<Secret>, SecretError> {
-    Ok(secrets.get(USER_TOKEN)?.map(Secret::new))
+/// Offline mode: no account and no token; the cloud is never contacted.
+pub async fn go_offline(store: &Store, vault: &Vault) -> Result<(), LinkError> {
+    vault.forget_all()?;
+    set_record(
+        store,
+        &LinkRecord {
+            mode: Mode::Offline,
+            since: Some(crate::store::now()),
+            ..LinkRecord::default()
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+pub fn user_token(vault: &Vault) -> Result<Option<Secret>, SecretError> {
+    vault.user_token()
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::command::RawCommand;
+use super::directory::Organisation;
 use super::refusal::Refusal;
 
 /// A token or password: never printed, never logged, compared in full only where needed.
@@ -156,4 +157,8 @@ pub trait Cloud: Send + Sync + 'static {
         printer_token: &Secret,
         job_id: Option<&str>,
     ) -> impl Future<Output = Result<(), CloudError>> + Send;
+
+    /// The organisations whose members sign in with SSO, as the cloud lists them. Asked
+    /// before any sign-in, so it needs no token.
+    fn organisations(&self) -> impl Future<Output = Result<Vec<Organisation>, CloudError>> + Send;
 }

@@ -22,8 +22,9 @@ pub enum DownloadError {
     /// Protocol error 66.
     #[error("the download is corrupt: {0}")]
     Corrupt(String),
-    #[error("the file is larger than the limit of {limit} bytes")]
-    TooLarge { limit: u64 },
+    /// Protocol error 88: too large to load.
+    #[error("the file is {size} bytes, more than this Gantry takes ({limit} bytes, the upload_limit_bytes setting); nothing was kept")]
+    TooLarge { size: u64, limit: u64 },
     /// Protocol error 69.
     #[error("the download failed after {ATTEMPTS} attempts: {0}")]
     GaveUp(String),
@@ -35,7 +36,8 @@ impl DownloadError {
     pub fn code(&self) -> u32 {
         match self {
             DownloadError::Link(_) => 65,
-            DownloadError::Corrupt(_) | DownloadError::TooLarge { .. } => 66,
+            DownloadError::Corrupt(_) => 66,
+            DownloadError::TooLarge { .. } => 88,
             DownloadError::Status(_) => 68,
             DownloadError::GaveUp(_) | DownloadError::Io(_) => 69,
         }
@@ -107,7 +109,7 @@ pub async fn fetch(
             other => return Err(DownloadError::Status(other.as_u16())),
         };
         if total > limit {
-            return Err(DownloadError::TooLarge { limit });
+            return Err(DownloadError::TooLarge { size: total, limit });
         }
         if expected.is_some_and(|e| e != total) {
             return Err(DownloadError::Corrupt(format!(

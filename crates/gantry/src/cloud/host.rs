@@ -73,8 +73,8 @@ pub trait PrintHost: Send + Sync + 'static {
         cloud_job_id: &str,
     ) -> impl Future<Output = Result<(), String>> + Send;
 
-    /// Largest file the library takes.
-    fn upload_limit(&self) -> u64;
+    /// Largest file the library takes (the `upload_limit_bytes` setting).
+    fn upload_limit(&self) -> impl Future<Output = Result<u64, String>> + Send;
 }
 
 /// The protocol identifies printers by USB ids; Gantry sends the generic pseudo-ids and a
@@ -198,9 +198,10 @@ impl PrintHost for Manager {
                 Err(e) => Some((Err(e), handle)),
             }
         });
+        let limit = PrintHost::upload_limit(self).await?;
         let row = self
             .files()
-            .upload(name, Box::pin(stream), self.upload_limit(), true)
+            .upload(name, Box::pin(stream), limit, true)
             .await
             .map_err(|e| e.to_string())?;
         self.start_job(printer, row.id, Origin::Cloud, Some(cloud_job_id))
@@ -209,7 +210,7 @@ impl PrintHost for Manager {
             .map_err(|e| e.to_string())
     }
 
-    fn upload_limit(&self) -> u64 {
-        crate::files::DEFAULT_UPLOAD_LIMIT
+    async fn upload_limit(&self) -> Result<u64, String> {
+        self.files().upload_limit().await.map_err(|e| e.to_string())
     }
 }

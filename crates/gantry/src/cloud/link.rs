@@ -19,12 +19,15 @@ use super::backoff::{jitter, Backoff};
 use super::command::{CloudCommand, CloudJob, RawCommand};
 use super::download;
 use super::host::{JobControl, PrintHost};
+use super::renew::{LinkedAccount, Renewal};
 use super::report::{CloudState, Reporter};
 use super::settings::CloudSettings;
 use super::unzip;
+use super::vault::Vault;
 
 /// Cloud error levels, as the protocol numbers them.
 const LEVEL_INFO: u32 = 20;
+const LEVEL_BLOCKING: u32 = 40;
 /// Longest wait between attempts while the cloud is unreachable.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
@@ -52,7 +55,9 @@ pub struct LinkContext<C, H> {
     pub cloud: Arc<C>,
     pub host: Arc<H>,
     pub settings: CloudSettings,
-    pub user_token: Secret,
+    pub account: LinkedAccount<C>,
+    /// Where printer tokens are kept between runs.
+    pub vault: Arc<Vault>,
     pub download_dir: PathBuf,
     pub http: reqwest::Client,
     pub board: Arc<Board>,
@@ -92,7 +97,7 @@ impl Board {
 struct Downloading {
     job: CloudJob,
     progress: watch::Receiver<f64>,
-    task: JoinHandle<Result<(), String>>,
+    task: JoinHandle<Result<(), (u32, String)>>,
 }
 
 /// The state of one printer's link between turns.
@@ -143,50 +148,31 @@ pub async fn run_printer<C: Cloud, H: PrintHost>(
     let period = ctx.settings.loop_period();
     let mut backoff = Backoff::new(period, MAX_BACKOFF);
     let mut session = Session::new();
+    let Some(identity) = ctx
+        .host
+        .printers()
+        .into_iter()
+        .find(|p| p.id == printer)
+        .map(|p| p.identity)
+    else {
+        return finish(&ctx, printer, session);
+    };
+    // A token kept from an earlier run is used until the cloud refuses it.
+    let mut kept = ctx.vault.printer_token(&identity).unwrap_or_else(|e| {
+        tracing::warn!(printer, error = %e, "cannot read the kept printer token");
+        None
+    });
     'login: loop {
         ctx.board.set(printer, PrinterLinkState::LoggingIn);
-        let token = loop {
-            if *stop.borrow() {
-                return finish(&ctx, printer, session);
-            }
-            let Some(found) = ctx.host.printers().into_iter().find(|p| p.id == printer) else {
-                return finish(&ctx, printer, session);
-            };
-            let wait = match ctx
-                .cloud
-                .printer_login(&ctx.user_token, &found.identity)
-                .await
-            {
-                Ok(PrinterLogin::Linked {
-                    printer_token,
-                    name,
-                }) => {
-                    backoff.succeed();
-                    tracing::info!(printer, "printer linked to the cloud");
-                    ctx.board.set(printer, PrinterLinkState::Linked { name });
-                    break printer_token;
-                }
-                Ok(PrinterLogin::PickType { message }) => {
-                    tracing::info!(printer, %message, "waiting for the printer type to be picked on the website");
-                    ctx.board
-                        .set(printer, PrinterLinkState::PickType { message });
-                    period.max(Duration::from_secs(2))
-                }
-                Err(e) => {
-                    let wait = backoff.fail(jitter());
-                    tracing::warn!(printer, error = %e, retry_in = ?wait, "printer login failed");
-                    ctx.board.set(
-                        printer,
-                        PrinterLinkState::Retrying {
-                            error: e.to_string(),
-                            failures: backoff.failures(),
-                        },
-                    );
-                    wait
-                }
-            };
-            if pause(&mut stop, wait).await {
-                return finish(&ctx, printer, session);
+        let token = if let Some(token) = kept.take() {
+            tracing::info!(printer, "printer linked with its kept token");
+            ctx.board
+                .set(printer, PrinterLinkState::Linked { name: None });
+            token
+        } else {
+            match login_printer(&ctx, printer, &mut stop, &mut backoff).await {
+                Some(token) => token,
+                None => return finish(&ctx, printer, session),
             }
         };
         session.reporter.reset();
@@ -243,6 +229,9 @@ pub async fn run_printer<C: Cloud, H: PrintHost>(
                         code = refusal.code,
                         "the cloud no longer accepts this printer's token; logging in again"
                     );
+                    if let Err(e) = ctx.vault.set_printer_token(&found.identity, None) {
+                        tracing::warn!(printer, error = %e, "cannot remove the refused printer token");
+                    }
                     if pause(&mut stop, backoff.fail(jitter())).await {
                         return finish(&ctx, printer, session);
                     }
@@ -264,6 +253,91 @@ pub async fn run_printer<C: Cloud, H: PrintHost>(
             if pause(&mut stop, wait).await {
                 return finish(&ctx, printer, session);
             }
+        }
+    }
+}
+
+/// `printer_login` until it gives a token; `None` when the link stops, the printer goes, or
+/// the sign-in is lost. A refused user token is renewed first.
+async fn login_printer<C: Cloud, H: PrintHost>(
+    ctx: &LinkContext<C, H>,
+    printer: i64,
+    stop: &mut watch::Receiver<bool>,
+    backoff: &mut Backoff,
+) -> Option<Secret> {
+    let period = ctx.settings.loop_period();
+    // A token refused right after its renewal is not renewed again at once: that would ask the
+    // provider in a tight loop.
+    let mut just_renewed = false;
+    loop {
+        if *stop.borrow() {
+            return None;
+        }
+        let found = ctx.host.printers().into_iter().find(|p| p.id == printer)?;
+        let user_token = ctx.account.user_token().await;
+        let wait = match ctx.cloud.printer_login(&user_token, &found.identity).await {
+            Ok(PrinterLogin::Linked {
+                printer_token,
+                name,
+            }) => {
+                backoff.succeed();
+                tracing::info!(printer, "printer linked to the cloud");
+                if let Err(e) = ctx
+                    .vault
+                    .set_printer_token(&found.identity, Some(&printer_token))
+                {
+                    tracing::warn!(printer, error = %e, "cannot keep the printer token; the printer logs in again at the next start");
+                }
+                ctx.board.set(printer, PrinterLinkState::Linked { name });
+                return Some(printer_token);
+            }
+            Err(CloudError::Refused(refusal)) if refusal.code == 3 && !just_renewed => {
+                tracing::info!(
+                    printer,
+                    "the cloud refused the user token; renewing the sign-in"
+                );
+                match ctx.account.renew(&user_token).await {
+                    Renewal::Renewed(_) => {
+                        just_renewed = true;
+                        Duration::ZERO
+                    }
+                    Renewal::Lost(_) => return None,
+                    Renewal::Later(error) => {
+                        let wait = backoff.fail(jitter());
+                        tracing::warn!(printer, %error, retry_in = ?wait, "cannot renew the sign-in yet");
+                        ctx.board.set(
+                            printer,
+                            PrinterLinkState::Retrying {
+                                error,
+                                failures: backoff.failures(),
+                            },
+                        );
+                        wait
+                    }
+                }
+            }
+            Ok(PrinterLogin::PickType { message }) => {
+                tracing::info!(printer, %message, "waiting for the printer type to be picked on the website");
+                ctx.board
+                    .set(printer, PrinterLinkState::PickType { message });
+                period.max(Duration::from_secs(2))
+            }
+            Err(e) => {
+                just_renewed = false;
+                let wait = backoff.fail(jitter());
+                tracing::warn!(printer, error = %e, retry_in = ?wait, "printer login failed");
+                ctx.board.set(
+                    printer,
+                    PrinterLinkState::Retrying {
+                        error: e.to_string(),
+                        failures: backoff.failures(),
+                    },
+                );
+                wait
+            }
+        };
+        if pause(stop, wait).await {
+            return None;
         }
     }
 }
@@ -290,12 +364,12 @@ async fn track_cloud_job<C: Cloud, H: PrintHost>(
             };
             match download.task.await {
                 Ok(Ok(())) => session.cloud_job = Some(download.job.job_id.clone()),
-                Ok(Err(message)) => {
-                    tracing::warn!(job = %download.job.job_id, %message, "cloud job not started");
+                Ok(Err((code, message))) => {
+                    tracing::warn!(job = %download.job.job_id, code, %message, "cloud job not started");
                     session.errors.push(ErrorReport {
-                        code: 66,
+                        code,
                         message,
-                        level: 40,
+                        level: LEVEL_BLOCKING,
                     });
                 }
                 Err(e) => tracing::warn!(error = %e, "the download task ended abnormally"),
@@ -474,62 +548,112 @@ async fn start_download<C: Cloud, H: PrintHost>(
         Ok(false) => {}
         Err(e) => return Err((109, e)),
     }
+    let limit = download_limit(ctx).await;
+    if let Some(size) = job.size.filter(|size| *size > limit) {
+        let error = download::DownloadError::TooLarge { size, limit };
+        tracing::warn!(printer, job = %job.job_id, %error, "cloud job refused");
+        return Err((error.code(), error.to_string()));
+    }
     let (progress_tx, progress) = watch::channel(0.0);
-    let http = ctx.http.clone();
-    let host = ctx.host.clone();
-    let dest = ctx.download_dir.join(format!(
-        "{}-{}.part",
-        super::command::sanitize_filename(&job.job_id),
-        job.filename
-    ));
-    let limit = (ctx.settings.max_download_mib.saturating_mul(1 << 20)).min(host.upload_limit());
-    let keep = ctx.settings.keep_print_files;
-    let task_job = job.clone();
-    let task = tokio::spawn(async move {
-        if let Some(dir) = dest.parent() {
-            tokio::fs::create_dir_all(dir)
-                .await
-                .map_err(|e| e.to_string())?;
-        }
-        download::fetch(
-            &http,
-            &task_job.url,
-            &dest,
-            task_job.size,
-            limit,
-            &progress_tx,
-        )
-        .await
-        .map_err(|e| format!("error {}: {e}", e.code()))?;
-        let (file, name, unpacked) = if task_job.zip {
-            let archive = dest.clone();
-            let dir = dest.with_extension("unzipped");
-            let out = dir.clone();
-            let (file, name) = tokio::task::spawn_blocking(move || {
-                unzip::extract(&archive, &out, unzip::ZipLimits::new(limit))
-            })
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| format!("error {}: {e}", unzip::UnzipError::CODE))?;
-            (file, name, Some(dir))
-        } else {
-            (dest.clone(), task_job.filename.clone(), None)
-        };
-        let result = host
-            .print_cloud_file(printer, &file, &name, &task_job.job_id)
-            .await;
-        if !keep || result.is_ok() {
-            let _ = tokio::fs::remove_file(&dest).await;
-            if let Some(dir) = unpacked {
-                let _ = tokio::fs::remove_dir_all(dir).await;
-            }
-        }
-        result
-    });
+    let fetch = Fetch {
+        http: ctx.http.clone(),
+        dest: ctx.download_dir.join(format!(
+            "{}-{}.part",
+            super::command::sanitize_filename(&job.job_id),
+            job.filename
+        )),
+        limit,
+        keep: ctx.settings.keep_print_files,
+    };
+    let task = tokio::spawn(fetch.run(ctx.host.clone(), printer, job.clone(), progress_tx));
     session.downloading = Some(Downloading {
         job,
         progress,
         task,
     });
     Ok(())
+}
+
+/// The largest cloud file taken: the library's upload limit (`upload_limit_bytes`), the same
+/// for a cloud job as for an upload from the dashboard or a slicer.
+async fn download_limit<C, H: PrintHost>(ctx: &LinkContext<C, H>) -> u64 {
+    match ctx.host.upload_limit().await {
+        Ok(limit) => limit,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the upload limit; using the default");
+            crate::files::DEFAULT_UPLOAD_LIMIT
+        }
+    }
+}
+
+/// Protocol error 85: the file could not be loaded for printing.
+const LOAD_FAILED: u32 = 85;
+
+/// One cloud file: downloaded, unpacked when zipped, and handed to the printer.
+struct Fetch {
+    http: reqwest::Client,
+    dest: PathBuf,
+    limit: u64,
+    keep: bool,
+}
+
+impl Fetch {
+    async fn run<H: PrintHost>(
+        self,
+        host: Arc<H>,
+        printer: i64,
+        job: CloudJob,
+        progress: watch::Sender<f64>,
+    ) -> Result<(), (u32, String)> {
+        if let Some(dir) = self.dest.parent() {
+            if let Err(e) = tokio::fs::create_dir_all(dir).await {
+                let error = download::DownloadError::Io(e);
+                return Err((error.code(), error.to_string()));
+            }
+        }
+        let fetched = download::fetch(
+            &self.http, &job.url, &self.dest, job.size, self.limit, &progress,
+        )
+        .await;
+        if let Err(error) = fetched {
+            // A cut-off download stays to be resumed when the command comes again; a file
+            // refused for its size is never kept.
+            if matches!(error, download::DownloadError::TooLarge { .. }) {
+                let _ = tokio::fs::remove_file(&self.dest).await;
+            }
+            return Err((error.code(), error.to_string()));
+        }
+        let (file, name, unpacked) = if job.zip {
+            let archive = self.dest.clone();
+            let dir = self.dest.with_extension("unzipped");
+            let out = dir.clone();
+            let limit = self.limit;
+            let unpacked = tokio::task::spawn_blocking(move || {
+                unzip::extract(&archive, &out, unzip::ZipLimits::new(limit))
+            })
+            .await
+            .map_err(|e| (unzip::UnzipError::CODE, e.to_string()))?;
+            match unpacked {
+                Ok((file, name)) => (file, name, Some(dir)),
+                Err(e) => {
+                    let _ = tokio::fs::remove_file(&self.dest).await;
+                    let _ = tokio::fs::remove_dir_all(&dir).await;
+                    return Err((unzip::UnzipError::CODE, e.to_string()));
+                }
+            }
+        } else {
+            (self.dest.clone(), job.filename.clone(), None)
+        };
+        let result = host
+            .print_cloud_file(printer, &file, &name, &job.job_id)
+            .await
+            .map_err(|e| (LOAD_FAILED, e));
+        if !self.keep || result.is_ok() {
+            let _ = tokio::fs::remove_file(&self.dest).await;
+            if let Some(dir) = unpacked {
+                let _ = tokio::fs::remove_dir_all(dir).await;
+            }
+        }
+        result
+    }
 }

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod api;
 pub mod backoff;
+pub mod catalogue;
 pub mod command;
 pub mod directory;
 pub mod download;
@@ -12,11 +13,13 @@ pub mod link;
 pub mod oidc;
 pub mod owner;
 pub mod refusal;
+pub mod renew;
 pub mod report;
 pub mod service;
 pub mod settings;
 pub mod streamer;
 pub mod unzip;
+pub mod vault;
 pub mod web;
 
 pub use account::{LinkError, LinkRecord, Mode};

@@ -11,7 +11,7 @@ use oauth2::basic::{
 };
 use oauth2::{
     AuthType, AuthUrl, AuthorizationCode, ClientId, CsrfToken, DeviceAuthorizationUrl,
-    DeviceCodeErrorResponseType, ExtraTokenFields, PkceCodeChallenge, RedirectUrl,
+    DeviceCodeErrorResponseType, ExtraTokenFields, PkceCodeChallenge, RedirectUrl, RefreshToken,
     RequestTokenError, Scope, StandardDeviceAuthorizationResponse, StandardRevocableToken,
     StandardTokenResponse, TokenResponse, TokenUrl,
 };
@@ -45,6 +45,9 @@ pub enum OidcError {
     IssuerMismatch { expected: String, got: String },
     #[error("cannot listen for the browser on 127.0.0.1: {0}")]
     Listen(std::io::Error),
+    /// The provider answered, and no longer accepts the refresh token: only a new sign-in helps.
+    #[error("the identity provider no longer accepts this sign-in ({0})")]
+    RefreshRefused(String),
 }
 
 /// The `id_token` that the basic token response drops.
@@ -116,6 +119,30 @@ pub struct Discovery {
     pub authorization_endpoint: String,
     pub token_endpoint: String,
     pub device_authorization_endpoint: Option<String>,
+    #[serde(default)]
+    pub scopes_supported: Option<Vec<String>>,
+}
+
+/// The scope that asks for a refresh token.
+const OFFLINE_ACCESS: &str = "offline_access";
+
+impl Discovery {
+    /// Whether to ask for `offline_access`: a provider that lists it issues refresh tokens only
+    /// when asked (one that does not list it may refuse the unknown scope).
+    fn offers_offline_access(&self) -> bool {
+        self.scopes_supported
+            .as_ref()
+            .is_some_and(|scopes| scopes.iter().any(|s| s == OFFLINE_ACCESS))
+    }
+
+    /// `openid email`, plus `offline_access` where the provider offers it.
+    fn scopes(&self) -> Vec<Scope> {
+        let mut scopes = vec![Scope::new("openid".into()), Scope::new("email".into())];
+        if self.offers_offline_access() {
+            scopes.push(Scope::new(OFFLINE_ACCESS.into()));
+        }
+        scopes
+    }
 }
 
 /// An organisation's provider, as the directory lists it.
@@ -129,6 +156,8 @@ pub struct Provider {
 
 pub struct Tokens {
     pub access_token: Secret,
+    /// Kept in the secrets store so an expired sign-in is renewed without the user.
+    pub refresh_token: Option<Secret>,
     pub clock_skew: Option<i64>,
 }
 
@@ -202,6 +231,7 @@ pub async fn device_flow(
     show: impl FnOnce(&DevicePrompt),
 ) -> Result<Tokens, OidcError> {
     let (discovery, skew) = discover(&provider.issuer).await?;
+    let scopes = discovery.scopes();
     let device_url = discovery.device_authorization_endpoint.ok_or_else(|| {
         OidcError::Provider("this provider does not offer the device flow; use --sso".into())
     })?;
@@ -212,8 +242,7 @@ pub async fn device_flow(
     let http = http()?;
     let details: StandardDeviceAuthorizationResponse = client
         .exchange_device_code()
-        .add_scope(Scope::new("openid".into()))
-        .add_scope(Scope::new("email".into()))
+        .add_scopes(scopes)
         .request_async(&http)
         .await
         .map_err(|e| OidcError::Provider(describe(&e)))?;
@@ -239,6 +268,35 @@ pub async fn device_flow(
         })?;
     Ok(Tokens {
         access_token: Secret::new(token.access_token().secret().clone()),
+        refresh_token: token
+            .refresh_token()
+            .map(|t| Secret::new(t.secret().clone())),
+        clock_skew: skew,
+    })
+}
+
+/// Trades a refresh token for a new access token (and, where the provider rotates them, a new
+/// refresh token). A refusal is [`OidcError::RefreshRefused`]; anything else may pass.
+pub async fn refresh(provider: &Provider, refresh_token: &Secret) -> Result<Tokens, OidcError> {
+    let (discovery, skew) = discover(&provider.issuer).await?;
+    let client = BasicClient::new(ClientId::new(provider.client_id.clone()))
+        .set_auth_type(AuthType::RequestBody)
+        .set_token_uri(TokenUrl::new(discovery.token_endpoint).map_err(url_error)?);
+    let token = client
+        .exchange_refresh_token(&RefreshToken::new(refresh_token.expose().to_owned()))
+        .request_async(&http()?)
+        .await
+        .map_err(|e| match &e {
+            RequestTokenError::ServerResponse(response) => {
+                OidcError::RefreshRefused(response.error().to_string())
+            }
+            _ => OidcError::Provider(describe(&e)),
+        })?;
+    Ok(Tokens {
+        access_token: Secret::new(token.access_token().secret().clone()),
+        refresh_token: token
+            .refresh_token()
+            .map(|t| Secret::new(t.secret().clone())),
         clock_skew: skew,
     })
 }
@@ -284,17 +342,20 @@ pub async fn sso_flow(
     let redirect = format!("http://127.0.0.1:{port}/callback");
     let client = OidcClient::new(ClientId::new(provider.client_id.clone()))
         .set_auth_type(AuthType::RequestBody)
-        .set_auth_uri(AuthUrl::new(discovery.authorization_endpoint).map_err(url_error)?)
-        .set_token_uri(TokenUrl::new(discovery.token_endpoint).map_err(url_error)?)
+        .set_auth_uri(AuthUrl::new(discovery.authorization_endpoint.clone()).map_err(url_error)?)
+        .set_token_uri(TokenUrl::new(discovery.token_endpoint.clone()).map_err(url_error)?)
         .set_redirect_uri(RedirectUrl::new(redirect).map_err(url_error)?);
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let nonce = CsrfToken::new_random();
     let mut request = client
         .authorize_url(CsrfToken::new_random)
-        .add_scope(Scope::new("openid".into()))
-        .add_scope(Scope::new("email".into()))
+        .add_scopes(discovery.scopes())
         .add_extra_param("nonce", nonce.secret().clone())
         .set_pkce_challenge(challenge);
+    if discovery.offers_offline_access() {
+        // OpenID Connect drops `offline_access` from a code request without a consent prompt.
+        request = request.add_extra_param("prompt", "consent");
+    }
     if let Some(hint) = &provider.login_hint {
         request = request.add_extra_param("login_hint", hint.clone());
     }
@@ -356,6 +417,9 @@ pub async fn sso_flow(
     )?;
     Ok(Tokens {
         access_token: Secret::new(token.access_token().secret().clone()),
+        refresh_token: token
+            .refresh_token()
+            .map(|t| Secret::new(t.secret().clone())),
         clock_skew: skew,
     })
 }

@@ -10,11 +10,13 @@ use serde::Serialize;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::account::{self, LinkError, LinkRecord, Mode};
+use super::account::{self, LinkError, LinkRecord, Mode, SsoGrant};
 use super::api::Credentials;
 use super::host::PrintHost;
 use super::link::{run_printer, Board, LinkContext, PrinterLinkState};
+use super::renew::LinkedAccount;
 use super::streamer::StreamerApi;
+use super::vault::Vault;
 use crate::secrets::{Backend, Secrets};
 use crate::store::Store;
 
@@ -27,6 +29,8 @@ pub struct CloudStatus {
     pub mode: Mode,
     pub account: Option<String>,
     pub base_url: String,
+    /// What "Forgot your password?" opens.
+    pub password_reset_url: String,
     pub secrets: Backend,
     /// A sentence for the user about where the tokens are.
     pub secrets_note: String,
@@ -43,7 +47,8 @@ pub struct PrinterLink {
 }
 
 struct Running {
-    stop: watch::Sender<bool>,
+    /// Shared with the account, which stops the links itself when the sign-in is lost.
+    stop: Arc<watch::Sender<bool>>,
     task: JoinHandle<()>,
     board: Arc<Board>,
 }
@@ -51,11 +56,12 @@ struct Running {
 pub struct CloudService<H> {
     store: Store,
     host: Arc<H>,
-    secrets: Secrets,
+    vault: Arc<Vault>,
     data_dir: PathBuf,
     running: tokio::sync::Mutex<Option<Running>>,
     warning: Mutex<Option<String>>,
-    error: Mutex<Option<String>>,
+    /// Also written by the links' account when the sign-in is lost.
+    error: Arc<Mutex<Option<String>>>,
     /// True while an account is linked with a token: Remote Access may then offer it.
     linked: Arc<AtomicBool>,
 }
@@ -67,15 +73,15 @@ impl<H: PrintHost> CloudService<H> {
         host: Arc<H>,
         data_dir: PathBuf,
     ) -> Result<Arc<CloudService<H>>, LinkError> {
-        let secrets = Secrets::open(&data_dir)?;
+        let vault = Arc::new(Vault::new(Secrets::open(&data_dir)?));
         let service = Arc::new(CloudService {
             store,
             host,
-            secrets,
+            vault,
             data_dir,
             running: tokio::sync::Mutex::new(None),
             warning: Mutex::new(None),
-            error: Mutex::new(None),
+            error: Arc::new(Mutex::new(None)),
             linked: Arc::new(AtomicBool::new(false)),
         });
         service.reload().await?;
@@ -106,10 +112,11 @@ impl<H: PrintHost> CloudService<H> {
                 .collect(),
             None => Vec::new(),
         };
-        let secrets = self.secrets.backend();
+        let secrets = self.vault.backend();
         Ok(CloudStatus {
             mode: record.mode,
             account: record.account,
+            password_reset_url: settings.password_reset_url(),
             base_url: settings.base_url,
             secrets_note: format!("tokens are kept in {}", secrets.describe()),
             secrets,
@@ -128,9 +135,14 @@ impl<H: PrintHost> CloudService<H> {
     }
 
     /// Signs in (switching accounts if another is linked) and relinks every printer under it.
-    pub async fn login(&self, credentials: &Credentials) -> Result<CloudStatus, LinkError> {
+    /// `sso` keeps what renews an SSO or device-code sign-in later.
+    pub async fn login(
+        &self,
+        credentials: &Credentials,
+        sso: Option<SsoGrant>,
+    ) -> Result<CloudStatus, LinkError> {
         self.stop_links().await;
-        match account::sign_in(&self.store, &self.secrets, credentials).await {
+        match account::sign_in(&self.store, &self.vault, credentials, sso).await {
             Ok(session) => {
                 Self::note(&self.warning, account::clock_warning(session.clock_skew));
                 Self::note(&self.error, None);
@@ -160,8 +172,9 @@ impl<H: PrintHost> CloudService<H> {
         self.stop_links().await;
         // Remote Access must stop offering the account at once, not at the next reload.
         self.linked.store(false, Ordering::Relaxed);
-        account::sign_out(&self.store, &self.secrets).await?;
+        account::sign_out(&self.store, &self.vault).await?;
         Self::note(&self.warning, None);
+        Self::note(&self.error, None);
         tracing::info!(
             forced = force,
             "logged out of the cloud; printers carry on locally"
@@ -173,18 +186,12 @@ impl<H: PrintHost> CloudService<H> {
     /// login screen.
     pub async fn set_offline(&self, offline: bool) -> Result<(), LinkError> {
         self.stop_links().await;
-        let mut record = account::record(&self.store).await?;
         if offline {
-            record = LinkRecord {
-                mode: Mode::Offline,
-                account: None,
-                since: Some(crate::store::now()),
-            };
-            self.secrets.delete(account::USER_TOKEN)?;
-        } else if record.mode == Mode::Offline {
-            record = LinkRecord::default();
+            account::go_offline(&self.store, &self.vault).await?;
+        } else if account::record(&self.store).await?.mode == Mode::Offline {
+            account::set_record(&self.store, &LinkRecord::default()).await?;
         }
-        account::set_record(&self.store, &record).await?;
+        Self::note(&self.error, None);
         self.reload().await
     }
 
@@ -196,7 +203,7 @@ impl<H: PrintHost> CloudService<H> {
         if record.mode != Mode::Linked {
             return Ok(());
         }
-        let Some(token) = account::user_token(&self.secrets)? else {
+        let Some(token) = account::user_token(&self.vault)? else {
             Self::note(
                 &self.error,
                 Some("linked, but the token is missing from the keychain; sign in again".into()),
@@ -211,16 +218,35 @@ impl<H: PrintHost> CloudService<H> {
             .build()
             .map_err(|e| LinkError::Cloud(super::api::CloudError::Transport(e.to_string())))?;
         let board = Arc::new(Board::default());
+        let (stop, stopping) = watch::channel(false);
+        let stop = Arc::new(stop);
+        let cloud = Arc::new(cloud);
+        let on_lost = {
+            let error = self.error.clone();
+            let linked = self.linked.clone();
+            let stop = stop.clone();
+            Box::new(move |message: String| {
+                Self::note(&error, Some(message));
+                linked.store(false, Ordering::Relaxed);
+                let _ = stop.send(true);
+            })
+        };
         let context = Arc::new(LinkContext {
-            cloud: Arc::new(cloud),
+            cloud: cloud.clone(),
             host: self.host.clone(),
             settings,
-            user_token: token,
+            account: LinkedAccount::new(
+                cloud,
+                self.store.clone(),
+                self.vault.clone(),
+                token,
+                on_lost,
+            ),
+            vault: self.vault.clone(),
             download_dir: self.data_dir.join("cloud-downloads"),
             http,
             board: board.clone(),
         });
-        let (stop, stopping) = watch::channel(false);
         let task = tokio::spawn(supervise(context, stopping));
         *self.running.lock().await = Some(Running { stop, task, board });
         self.linked.store(true, Ordering::Relaxed);

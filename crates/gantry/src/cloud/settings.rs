@@ -23,8 +23,11 @@ pub struct CloudSettings {
     pub request_timeout: f64,
     /// Keep downloaded cloud files after printing.
     pub keep_print_files: bool,
-    /// Largest download, and largest unpacked zip, in MiB.
-    pub max_download_mib: u64,
+    /// The page "Forgot your password?" opens; by default the cloud's website (see
+    /// [`CloudSettings::password_reset_url`]).
+    pub password_reset_url: Option<String>,
+    /// Seconds the cloud's organisation list is used before it is asked again.
+    pub organisations_refresh_s: u64,
 }
 
 impl Default for CloudSettings {
@@ -34,7 +37,8 @@ impl Default for CloudSettings {
             printer_loop_period: 2.0,
             request_timeout: 18.0,
             keep_print_files: false,
-            max_download_mib: 1024,
+            password_reset_url: None,
+            organisations_refresh_s: 600,
         }
     }
 }
@@ -49,6 +53,31 @@ impl CloudSettings {
 
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs_f64(self.request_timeout.clamp(1.0, 120.0))
+    }
+
+    /// Where "Forgot your password?" leads: the setting, or the cloud's user website — the
+    /// cloud's host without its `cli-` prefix, as the protocol names them (`cli-cloud.…` serves
+    /// clients, `cloud.…` people), where the sign-in page offers the reset.
+    pub fn password_reset_url(&self) -> String {
+        // Only a web page: the link goes into the dashboard as it is.
+        let web_page =
+            |u: &&str| url::Url::parse(u).is_ok_and(|u| matches!(u.scheme(), "https" | "http"));
+        if let Some(url) = self.password_reset_url.as_deref().filter(web_page) {
+            return url.to_owned();
+        }
+        match url::Url::parse(&self.base_url) {
+            Ok(mut url) => {
+                if let Some(site) = url.host_str().and_then(|h| h.strip_prefix("cli-")) {
+                    let site = site.to_owned();
+                    // A host name minus a prefix is still a valid host name.
+                    let _ = url.set_host(Some(&site));
+                }
+                url.set_path("/");
+                url.set_query(None);
+                url.to_string()
+            }
+            Err(_) => self.base_url.clone(),
+        }
     }
 
     /// Applies the allowed part of a cloud's `settings_mod`; returns the keys refused, for the log.
@@ -102,6 +131,21 @@ mod tests {
         assert_eq!(settings.base_url, "https://cloud.example");
         assert_eq!(settings.printer_loop_period, 5.0);
         assert!(settings.keep_print_files);
+    }
+
+    #[test]
+    fn the_reset_page_is_the_users_website_unless_set() {
+        let mut settings = CloudSettings::default();
+        assert_eq!(
+            settings.password_reset_url(),
+            "https://cloud.3dprinteros.com/"
+        );
+        settings.base_url = "http://127.0.0.1:4100/api".into();
+        assert_eq!(settings.password_reset_url(), "http://127.0.0.1:4100/");
+        settings.password_reset_url = Some("https://id.example/reset".into());
+        assert_eq!(settings.password_reset_url(), "https://id.example/reset");
+        settings.password_reset_url = Some("javascript:alert(1)".into());
+        assert_eq!(settings.password_reset_url(), "http://127.0.0.1:4100/");
     }
 
     #[test]

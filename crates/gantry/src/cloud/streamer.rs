@@ -2,6 +2,13 @@
 //!
 //! Success is HTTP 200, whatever the reason phrase says. Request bodies hold tokens and
 //! passwords, so only endpoint names and statuses are ever logged.
+//!
+//! One endpoint is Gantry's own, because the protocol has none for it:
+//! `POST /streamerapi/sso_organisations` with `{"platform", "host_mac", "version"}` and no
+//! token, answered with `{"organisations": [{"name", "issuer", "client_id", "login_hint"?,
+//! "domain"?}]}` (or the bare list) — the organisations whose members sign in with SSO. A cloud
+//! without it answers 404, and the login screen then lists the admin's organisations and the
+//! last list a cloud gave.
 
 use std::time::{Duration, SystemTime};
 
@@ -13,6 +20,7 @@ use super::api::{
     UserSession,
 };
 use super::command::RawCommand;
+use super::directory::Organisation;
 use super::refusal::Refusal;
 
 /// What the protocol calls `platform`.
@@ -292,5 +300,43 @@ impl Cloud for StreamerApi {
         )
         .await
         .map(|_| ())
+    }
+
+    async fn organisations(&self) -> Result<Vec<Organisation>, CloudError> {
+        let answer = self
+            .post(
+                "sso_organisations",
+                &json!({
+                    "platform": PLATFORM,
+                    "host_mac": self.host_id,
+                    "version": self.version,
+                }),
+            )
+            .await?;
+        let list = match answer.value {
+            None => return Ok(Vec::new()),
+            Some(Value::Object(mut map)) => map.remove("organisations").unwrap_or(Value::Null),
+            Some(list) => list,
+        };
+        let Value::Array(entries) = list else {
+            return Err(CloudError::BadAnswer(
+                "sso_organisations: no list of organisations".into(),
+            ));
+        };
+        // One malformed entry must not hide the others.
+        Ok(entries
+            .into_iter()
+            .filter_map(|entry| match serde_json::from_value::<Organisation>(entry) {
+                Ok(org) if org.is_usable() => Some(org),
+                Ok(org) => {
+                    tracing::info!(name = %org.name, "ignoring a cloud organisation without a usable issuer");
+                    None
+                }
+                Err(e) => {
+                    tracing::info!(error = %e, "ignoring a malformed cloud organisation");
+                    None
+                }
+            })
+            .collect())
     }
 }

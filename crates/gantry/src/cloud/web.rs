@@ -11,10 +11,11 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 
-use super::account::LinkError;
+use super::account::{LinkError, SsoGrant};
 use super::api::{Credentials, Secret};
+use super::catalogue;
 use super::directory::{self, Organisation};
-use super::oidc;
+use super::oidc::{self, Provider};
 use super::service::CloudStatus;
 use crate::web::{ApiError, AppState};
 
@@ -62,30 +63,54 @@ pub enum LoginRequest {
         email: String,
         password: String,
     },
+    /// From `gantry login --device`/`--sso`, which ran the flow itself: `client_id` and
+    /// `refresh_token` let the daemon renew the sign-in later.
     Token {
         issuer: String,
         access_token: String,
         #[serde(default)]
         email: Option<String>,
+        #[serde(default)]
+        client_id: Option<String>,
+        #[serde(default)]
+        refresh_token: Option<String>,
     },
 }
 
 impl LoginRequest {
-    pub fn credentials(self) -> Credentials {
+    pub fn into_parts(self) -> (Credentials, Option<SsoGrant>) {
         match self {
-            LoginRequest::Password { email, password } => Credentials::Password {
-                email: email.trim().to_owned(),
-                password: Secret::new(password),
-            },
+            LoginRequest::Password { email, password } => (
+                Credentials::Password {
+                    email: email.trim().to_owned(),
+                    password: Secret::new(password),
+                },
+                None,
+            ),
             LoginRequest::Token {
                 issuer,
                 access_token,
                 email,
-            } => Credentials::AccessToken {
-                email,
-                issuer,
-                access_token: Secret::new(access_token),
-            },
+                client_id,
+                refresh_token,
+            } => {
+                let grant = client_id.map(|client_id| SsoGrant {
+                    provider: Provider {
+                        issuer: issuer.clone(),
+                        client_id,
+                        login_hint: None,
+                    },
+                    refresh_token: refresh_token.map(Secret::new),
+                });
+                (
+                    Credentials::AccessToken {
+                        email,
+                        issuer,
+                        access_token: Secret::new(access_token),
+                    },
+                    grant,
+                )
+            }
         }
     }
 }
@@ -95,9 +120,10 @@ async fn login(
     body: Result<Json<LoginRequest>, JsonRejection>,
 ) -> Result<Json<CloudStatus>, ApiError> {
     let Json(request) = body.map_err(bad_request)?;
+    let (credentials, sso) = request.into_parts();
     state
         .cloud
-        .login(&request.credentials())
+        .login(&credentials, sso)
         .await
         .map(Json)
         .map_err(link_error)
@@ -151,17 +177,24 @@ struct Search {
     q: String,
 }
 
+/// The admin's organisations merged with the cloud's.
+async fn all_organisations(state: &AppState) -> Result<Vec<Organisation>, ApiError> {
+    catalogue::organisations(state.cloud.store(), &state.info.data_dir)
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "directory",
+                e.to_string(),
+            )
+        })
+}
+
 async fn organisations(
     State(state): State<AppState>,
     Query(search): Query<Search>,
 ) -> Result<Json<Vec<Organisation>>, ApiError> {
-    let all = directory::load(&state.info.data_dir).map_err(|e| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "directory",
-            e.to_string(),
-        )
-    })?;
+    let all = all_organisations(&state).await?;
     Ok(Json(
         directory::search(&all, &search.q)
             .into_iter()
@@ -182,13 +215,7 @@ async fn sso(
     body: Result<Json<SsoRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(request) = body.map_err(bad_request)?;
-    let all = directory::load(&state.info.data_dir).map_err(|e| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "directory",
-            e.to_string(),
-        )
-    })?;
+    let all = all_organisations(&state).await?;
     let organisation = all
         .iter()
         .find(|o| o.name == request.organisation)
@@ -209,7 +236,15 @@ async fn sso(
         issuer: provider.issuer.clone(),
         access_token: tokens.access_token,
     };
-    let mut status = state.cloud.login(&credentials).await.map_err(link_error)?;
+    let grant = SsoGrant {
+        provider,
+        refresh_token: tokens.refresh_token,
+    };
+    let mut status = state
+        .cloud
+        .login(&credentials, Some(grant))
+        .await
+        .map_err(link_error)?;
     if status.warning.is_none() {
         status.warning = super::account::clock_warning(tokens.clock_skew);
     }

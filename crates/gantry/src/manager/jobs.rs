@@ -8,7 +8,7 @@ use std::sync::{Arc, PoisonError};
 use gcode::{ModalState, ReadError, Reader, ResumeOptions};
 use printer::driver::{Command, JobEvent, JobSpec, ResumePoint, Scripts};
 
-use super::{Managed, Manager, ManagerError};
+use super::{LastJobView, Managed, Manager, ManagerError};
 use crate::store::{JobRow, NewJob, ACTIVE_STATES};
 
 /// Settings key of the user's pause/resume/cancel scripts.
@@ -234,17 +234,43 @@ impl Manager {
         if let Err(e) = result {
             tracing::error!(?event, error = %e, "cannot write the job journal");
         }
-        if matches!(
-            event,
-            JobEvent::Finished { .. }
-                | JobEvent::Cancelled { .. }
-                | JobEvent::Failed { .. }
-                | JobEvent::Interrupted { .. }
-        ) {
+        let ended = match &event {
+            JobEvent::Finished { job, .. }
+            | JobEvent::Cancelled { job, .. }
+            | JobEvent::Failed { job, .. }
+            | JobEvent::Interrupted { job, .. } => Some(*job),
+            _ => None,
+        };
+        if let Some(job) = ended {
             *managed
                 .metadata
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner) = None;
+            // As the journal has it, so every client sees the same outcome and time.
+            match self.store.job(job).await {
+                Ok(Some(row)) => {
+                    if let Some(last) = LastJobView::from_row(&row) {
+                        *managed
+                            .last_job
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner) = Some(last);
+                    }
+                }
+                Ok(None) => tracing::warn!(job, "an ended job is missing from the journal"),
+                Err(e) => tracing::warn!(job, error = %e, "cannot read the ended job"),
+            }
+        }
+    }
+
+    /// The printer's most recent job that has ended, for its view.
+    pub(super) async fn last_ended_job(&self, printer_id: i64) -> Option<LastJobView> {
+        // At most one job per printer is active, so the newest two hold the last ended one.
+        match self.store.jobs(Some(printer_id), 2).await {
+            Ok(rows) => rows.iter().find_map(LastJobView::from_row),
+            Err(e) => {
+                tracing::warn!(printer_id, error = %e, "cannot read the printer's last job");
+                None
+            }
         }
     }
 }

@@ -24,7 +24,9 @@ use crate::store::{NewPrinter, PrinterRow, Store, StoreError};
 
 pub use discovery::{PortStatus, PortView, SCAN_INTERVAL};
 pub use jobs::{Control, Origin, SCRIPTS_SETTING};
-pub use view::{FirmwareView, HeaterView, JobView, PrinterView, TemperaturesView};
+pub use view::{
+    FirmwareView, HeaterView, JobResult, JobView, LastJobView, PrinterView, TemperaturesView,
+};
 
 /// Enough for a burst of updates from many printers while a web client is briefly slow;
 /// a client that falls further behind is sent a fresh snapshot instead.
@@ -85,6 +87,8 @@ struct Managed {
     metadata: Mutex<Option<Arc<Metadata>>>,
     /// The last 30 minutes of temperatures, one sample a second, for the chart.
     history: Mutex<VecDeque<TemperatureSample>>,
+    /// The most recent job that ended, from the journal.
+    last_job: Mutex<Option<LastJobView>>,
 }
 
 /// Temperature samples kept per printer: 30 minutes at one a second.
@@ -140,7 +144,12 @@ impl Managed {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
-        PrinterView::new(&row, &self.status.borrow(), metadata.as_deref())
+        let last_job = self
+            .last_job
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        PrinterView::new(&row, &self.status.borrow(), metadata.as_deref(), last_job)
     }
 }
 
@@ -304,6 +313,7 @@ impl Manager {
                 let _ = old.driver.send(Command::Disconnect);
             }
         }
+        let last_job = self.last_ended_job(id).await;
         let (driver, events) =
             Driver::spawn(DriverConfig::new(&spec.path, spec.baud)).map_err(|source| {
                 ManagerError::Driver {
@@ -318,6 +328,7 @@ impl Manager {
             driver,
             metadata: Mutex::new(None),
             history: Mutex::new(VecDeque::new()),
+            last_job: Mutex::new(last_job),
         });
         let task = tokio::spawn(follow(self.clone(), managed.clone(), events));
         self.tasks

@@ -7,7 +7,7 @@ use gcode::Metadata;
 use printer::driver::{JobStatus, State, Status};
 use serde::{Deserialize, Serialize};
 
-use crate::store::PrinterRow;
+use crate::store::{JobRow, PrinterRow};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct PrinterView {
@@ -21,6 +21,10 @@ pub struct PrinterView {
     pub firmware: Option<FirmwareView>,
     pub temperatures: TemperaturesView,
     pub job: Option<JobView>,
+    /// The printer's most recent job that has ended, so a client that was away (or the
+    /// tray, which notifies once per job) can tell how it went.
+    #[serde(default)]
+    pub last_job: Option<LastJobView>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -62,6 +66,55 @@ pub struct JobView {
     pub resumed_from_line: Option<u64>,
 }
 
+/// How a job ended.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum JobResult {
+    Completed,
+    Failed,
+    Cancelled,
+    /// Cut short by a lost link, a crash or a power loss; it can be resumed.
+    Interrupted,
+}
+
+impl JobResult {
+    /// The outcome a journal state records; `None` while the job is still active.
+    pub fn from_state(state: &str) -> Option<JobResult> {
+        match state {
+            "finished" => Some(JobResult::Completed),
+            "failed" => Some(JobResult::Failed),
+            "cancelled" => Some(JobResult::Cancelled),
+            "interrupted" => Some(JobResult::Interrupted),
+            _ => None,
+        }
+    }
+}
+
+/// A job that has ended, as the journal recorded it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LastJobView {
+    pub id: i64,
+    pub file_name: String,
+    pub result: JobResult,
+    /// RFC 3339, UTC.
+    pub ended_at: Option<String>,
+    /// Why it failed or was interrupted, when known.
+    pub message: Option<String>,
+}
+
+impl LastJobView {
+    /// The view of a journal row; `None` while the job is still active.
+    pub fn from_row(row: &JobRow) -> Option<LastJobView> {
+        Some(LastJobView {
+            id: row.id,
+            file_name: row.file_name.clone(),
+            result: JobResult::from_state(&row.state)?,
+            ended_at: row.ended_at.clone(),
+            message: row.message.clone(),
+        })
+    }
+}
+
 impl From<&marlin::Heater> for HeaterView {
     fn from(heater: &marlin::Heater) -> HeaterView {
         HeaterView {
@@ -76,6 +129,7 @@ impl PrinterView {
         row: &PrinterRow,
         status: &Status,
         metadata: Option<&Metadata>,
+        last_job: Option<LastJobView>,
     ) -> PrinterView {
         let temps = &status.temperatures;
         PrinterView {
@@ -97,6 +151,7 @@ impl PrinterView {
                 chamber: temps.chamber.as_ref().map(HeaterView::from),
             },
             job: status.job.as_ref().map(|job| JobView::new(job, metadata)),
+            last_job,
         }
     }
 }
@@ -136,5 +191,61 @@ impl JobView {
             layer_count: layer_count.filter(|n| *n > 0),
             resumed_from_line: job.resumed_from_line,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(state: &str) -> JobRow {
+        JobRow {
+            id: 12,
+            printer_id: 1,
+            file_id: Some(3),
+            file_name: "cube.gcode".into(),
+            origin: "local".into(),
+            cloud_job_id: None,
+            state: state.into(),
+            total_bytes: 100,
+            acked_line: 4,
+            acked_bytes: 40,
+            resumed_from_line: None,
+            resumed_job_id: None,
+            message: Some("lost".into()),
+            created_at: "2026-11-27T01:00:00Z".into(),
+            started_at: Some("2026-11-27T01:00:00Z".into()),
+            ended_at: Some("2026-11-27T01:05:00Z".into()),
+            checkpoint_at: None,
+        }
+    }
+
+    #[test]
+    fn every_ended_state_has_a_result_and_active_ones_none() {
+        let ended = [
+            ("finished", JobResult::Completed),
+            ("failed", JobResult::Failed),
+            ("cancelled", JobResult::Cancelled),
+            ("interrupted", JobResult::Interrupted),
+        ];
+        for (state, result) in ended {
+            assert_eq!(JobResult::from_state(state), Some(result), "{state}");
+        }
+        for state in crate::store::ACTIVE_STATES {
+            assert_eq!(JobResult::from_state(state), None, "{state}");
+            assert_eq!(LastJobView::from_row(&row(state)), None, "{state}");
+        }
+    }
+
+    #[test]
+    fn last_job_carries_the_journal_row() {
+        let last = LastJobView::from_row(&row("interrupted")).expect("ended");
+        assert_eq!(last.id, 12);
+        assert_eq!(last.file_name, "cube.gcode");
+        assert_eq!(last.result, JobResult::Interrupted);
+        assert_eq!(last.ended_at.as_deref(), Some("2026-11-27T01:05:00Z"));
+        assert_eq!(last.message.as_deref(), Some("lost"));
+        let json = serde_json::to_value(&last).expect("JSON");
+        assert_eq!(json["result"], "interrupted");
     }
 }

@@ -15,6 +15,8 @@ pub use file::FileStore;
 /// `GANTRY_SECRETS=file` forces the file store (for a service that must not touch a desktop
 /// keychain); `keychain` refuses to fall back.
 pub const BACKEND_ENV: &str = "GANTRY_SECRETS";
+/// The fallback file's name in the data directory.
+pub const FILE_NAME: &str = "secrets.json";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
@@ -67,12 +69,10 @@ enum Inner {
 impl Secrets {
     /// Opens the keychain when one answers, else the file in `data_dir`.
     pub fn open(data_dir: &Path) -> Result<Secrets, SecretError> {
-        let path = data_dir.join("secrets.json");
+        let path = data_dir.join(FILE_NAME);
         let choice = std::env::var(BACKEND_ENV).unwrap_or_default();
         if choice == "file" {
-            return Ok(Secrets {
-                inner: Inner::File(FileStore::new(path, format!("{BACKEND_ENV}=file"))),
-            });
+            return Ok(Secrets::file(data_dir, format!("{BACKEND_ENV}=file")));
         }
         #[cfg(any(target_os = "linux", target_os = "macos", windows))]
         let probe = keychain::Keychain::probe(data_dir);
@@ -96,6 +96,13 @@ impl Secrets {
                     )),
                 })
             }
+        }
+    }
+
+    /// The private file alone, whatever keychain runs (tests, and `GANTRY_SECRETS=file`).
+    pub fn file(data_dir: &Path, reason: impl Into<String>) -> Secrets {
+        Secrets {
+            inner: Inner::File(FileStore::new(data_dir.join(FILE_NAME), reason.into())),
         }
     }
 

@@ -17,24 +17,28 @@ pub struct FileRow {
 
 impl Store {
     /// Records a file that was just moved into place, replacing a record of the same name.
+    /// The metadata moves into the returned row rather than coming back from SQLite: for a
+    /// file with many layers it is megabytes of JSON.
     pub async fn put_file(
         &self,
         name: &str,
         size: u64,
-        metadata: Option<&str>,
+        metadata: Option<String>,
     ) -> Result<FileRow, StoreError> {
-        Ok(sqlx::query_as::<_, FileRow>(
+        let mut row = sqlx::query_as::<_, FileRow>(
             "INSERT INTO files (name, size, uploaded_at, metadata) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (name) DO UPDATE SET size = excluded.size, uploaded_at = excluded.uploaded_at,
                                               metadata = excluded.metadata
-             RETURNING *",
+             RETURNING id, name, size, uploaded_at, NULL AS metadata",
         )
         .bind(name)
         .bind(i64::try_from(size).unwrap_or(i64::MAX))
         .bind(now())
-        .bind(metadata)
+        .bind(metadata.as_deref())
         .fetch_one(self.pool())
-        .await?)
+        .await?;
+        row.metadata = metadata;
+        Ok(row)
     }
 
     pub async fn files(&self) -> Result<Vec<FileRow>, StoreError> {

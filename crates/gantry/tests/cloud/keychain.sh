@@ -1,7 +1,8 @@
 #!/bin/sh
 # Runs inside `dbus-run-session` with a fresh gnome-keyring: `gantry login` must put the token
-# in the Secret Service (no file), a daemon must find it there and link its printer, and
-# `gantry logout` must remove it. Prints one `step: result` line per check.
+# in the Secret Service (no file), a daemon must find it there, link its printer and keep the
+# printer's token there too, and `gantry logout` must remove them all. Prints one
+# `step: result` line per check.
 # Usage: keychain.sh GANTRY_BIN DATA_DIR CLOUD_URL EMAIL   (password on stdin)
 set -u
 bin=$1 data=$2 cloud=$3 email=$4
@@ -19,6 +20,9 @@ for _ in $(seq 1 300); do
 done
 echo "daemon: linked=$linked"
 "$bin" --data-dir "$data" status | grep "tokens are kept"
+secret-tool lookup service "$service" username printer_tokens >/dev/null 2>&1 && echo "printer tokens: stored" || echo "printer tokens: missing"
+[ -e "$data/secrets.json" ] && echo "file after linking: present" || echo "file after linking: absent"
 "$bin" --data-dir "$data" logout >/dev/null || echo "logout: failed"
 kill "$serve"; wait "$serve"
 secret-tool lookup service "$service" username user_token >/dev/null 2>&1 && echo "after logout: stored" || echo "after logout: removed"
+secret-tool lookup service "$service" username printer_tokens >/dev/null 2>&1 && echo "printer tokens after logout: stored" || echo "printer tokens after logout: removed"

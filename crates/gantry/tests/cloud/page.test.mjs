@@ -35,6 +35,13 @@ test("the Client Cloud Login page signs in, shows refusals, works offline", asyn
       assert.ok(await page.getByRole("heading", { name: heading }).isVisible(), heading);
     }
     assert.ok(await page.getByRole("link", { name: "Forgot your password?" }).isVisible());
+    // By default the reset link leads to the cloud's website; the setting names the exact page.
+    assert.equal(await page.getAttribute("#forgot", "href"), `${cloud.cloud}/`);
+    const resetPage = `${cloud.cloud}/account/reset-password`;
+    execFileSync(process.env.GANTRY_BIN, ["--data-dir", daemon.dataDir, "--port", String(daemon.port), "login", "--offline", "--password-reset-url", resetPage]);
+    await page.reload();
+    await page.getByText("Working offline.").waitFor();
+    assert.equal(await page.getAttribute("#forgot", "href"), resetPage);
 
     await page.click("#offline");
     await page.getByText("Not linked to a cloud account.").waitFor();

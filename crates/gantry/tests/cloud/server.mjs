@@ -4,14 +4,17 @@
 // from any client's code. Two HTTP servers on 127.0.0.1 with ephemeral ports:
 //   - the provider (npm oidc-provider): code + PKCE, the device flow with `interval` and
 //     `slow_down` added here, its own login/consent pages (no external resources);
+//     Refresh tokens are issued as a stock provider does: only to a client that asks for
+//     `offline_access`. Every token it issues is recorded, for the leak checks;
 //   - the cloud: /streamerapi/{user_login,printer_login,command,get_queued_jobs,start_queued_job},
-//     /files/<name> with Range, and /control/* for the test to queue commands, inject faults and
-//     read what the client sent.
+//     Gantry's /streamerapi/sso_organisations, /files/<name> with Range, and /control/* for the
+//     test to queue commands, inject faults, expire tokens and read what the client sent.
 // Prints one JSON line `{"cloud": "http://..", "issuer": "http://.."}` on stdout once both listen.
 //
 // Options (environment): TEST_CLOUD_DEVICE_INTERVAL (seconds, default 1),
 // TEST_CLOUD_DATE_SKEW (seconds added to the cloud's Date header, default 0),
-// TEST_CLOUD_DEVICE_TTL (device code lifetime, s), TEST_CLOUD_SLOW_DOWN_ONCE=1.
+// TEST_CLOUD_DEVICE_TTL (device code lifetime, s), TEST_CLOUD_SLOW_DOWN_ONCE=1,
+// TEST_CLOUD_ACCESS_TTL (access token lifetime, s, default 600).
 
 import http from 'node:http';
 import crypto from 'node:crypto';
@@ -79,14 +82,37 @@ const provider = new Provider(issuer, {
       successSource: async (ctx) => { ctx.body = page('Sign-in Success', '<p id="device-done">You can close this page.</p>'); },
     },
   },
-  issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
-  ttl: { AccessToken: 600, DeviceCode: Number(process.env.TEST_CLOUD_DEVICE_TTL ?? 600) },
+  ttl: {
+    AccessToken: Number(process.env.TEST_CLOUD_ACCESS_TTL ?? 600),
+    DeviceCode: Number(process.env.TEST_CLOUD_DEVICE_TTL ?? 600),
+    RefreshToken: 3600,
+  },
 });
 provider.proxy = false;
 
 // RFC 8628 `interval` and `slow_down`, which oidc-provider leaves out: add them around it.
 const lastPoll = new Map();
 const providerCallback = provider.callback();
+
+// Lets `inspect` see (and change) a JSON answer of oidc-provider before it is sent.
+function tapJson(res, inspect) {
+  const write = res.write.bind(res);
+  const end = res.end.bind(res);
+  const chunks = [];
+  res.write = (chunk) => { chunks.push(Buffer.from(chunk)); return true; };
+  res.end = (chunk) => {
+    if (chunk) chunks.push(Buffer.from(chunk));
+    let text = Buffer.concat(chunks).toString('utf8');
+    try {
+      const json = JSON.parse(text);
+      inspect(json);
+      text = JSON.stringify(json);
+    } catch { /* not JSON: pass through */ }
+    if (!res.headersSent) res.setHeader('content-length', Buffer.byteLength(text));
+    write(text);
+    return end();
+  };
+}
 
 async function readBody(req) {
   const chunks = [];
@@ -132,7 +158,15 @@ providerServer.on('request', async (req, res) => {
     if (req.method === 'POST' && url.pathname === '/token') {
       const body = await readBody(req);
       const params = new URLSearchParams(body);
-      if (params.get('grant_type') === 'urn:ietf:params:oauth:grant-type:device_code') {
+      const grantType = params.get('grant_type');
+      state.grants[grantType] = (state.grants[grantType] ?? 0) + 1;
+      if (grantType === 'refresh_token' && state.faults.refuseRefresh > 0) {
+        // As a provider answers a revoked or expired refresh token.
+        state.faults.refuseRefresh -= 1;
+        res.writeHead(400, { 'content-type': 'application/json' });
+        return res.end(JSON.stringify({ error: 'invalid_grant', error_description: 'grant request is invalid' }));
+      }
+      if (grantType === 'urn:ietf:params:oauth:grant-type:device_code') {
         const code = params.get('device_code');
         const now = Date.now();
         const last = lastPoll.get(code);
@@ -144,27 +178,16 @@ providerServer.on('request', async (req, res) => {
           return res.end(JSON.stringify({ error: 'slow_down', error_description: 'poll less often' }));
         }
       }
+      tapJson(res, (json) => {
+        for (const key of ['access_token', 'refresh_token']) if (json[key]) state.issued.push(json[key]);
+        if (json.refresh_token) state.refreshTokensIssued += 1;
+      });
       // The body is consumed: oidc-provider then reads the parsed copy from `req.body`.
       req.body = body;
       return providerCallback(req, res);
     }
     if (req.method === 'POST' && url.pathname === '/device/auth') {
-      const write = res.write.bind(res);
-      const end = res.end.bind(res);
-      const chunks = [];
-      res.write = (chunk) => { chunks.push(Buffer.from(chunk)); return true; };
-      res.end = (chunk) => {
-        if (chunk) chunks.push(Buffer.from(chunk));
-        let text = Buffer.concat(chunks).toString('utf8');
-        try {
-          const json = JSON.parse(text);
-          if (json.device_code) json.interval = DEVICE_INTERVAL;
-          text = JSON.stringify(json);
-        } catch { /* not JSON: pass through */ }
-        res.setHeader('content-length', Buffer.byteLength(text));
-        write(text);
-        return end();
-      };
+      tapJson(res, (json) => { if (json.device_code) json.interval = DEVICE_INTERVAL; });
       return providerCallback(req, res);
     }
     return providerCallback(req, res);
@@ -178,14 +201,24 @@ providerServer.on('request', async (req, res) => {
 
 const state = {
   userTokens: new Map(), // user_token -> account
-  printers: new Map(), // printer_token -> {id, account, printer, queue, reports, acks, outstanding}
+  printers: new Map(), // printer_token -> {id, account, printer, queue, reports, acks, errors, outstanding}
+  printerLogins: 0,
   loginRequests: [], // bodies of user_login, password replaced by its length
-  faults: { status500: 0, hang: 0, dropDownloadAt: null, repeatNext: 0, printerType: 0 },
+  faults: { status500: 0, hang: 0, dropDownloadAt: null, repeatNext: 0, printerType: 0, refuseRefresh: 0 },
   files: new Map(), // name -> Buffer
   downloads: [], // {name, range, status}
   startedQueued: [],
   contacts: 0,
   issued: [],
+  grants: {}, // provider token requests by grant_type
+  refreshTokensIssued: 0,
+  organisationRequests: 0,
+  // Gantry's sso_organisations extension: what this cloud lists (set with /control/organisations).
+  organisations: [
+    { name: 'Example University', issuer, client_id: 'gantry', domain: 'example.test' },
+    { name: 'Cloud Only Institute', issuer, client_id: 'gantry' },
+  ],
+  expired: 0,
 };
 let nextNumber = 1;
 
@@ -231,11 +264,12 @@ function printerLogin(body) {
     return { error: { code: 8, message: 'Printer type is unknown; select it on the website' } };
   }
   const id = `${body.printer?.VID}_${body.printer?.PID}_${body.printer?.SNR}`;
+  state.printerLogins += 1;
   // A printer logged in again (after a restart, or under another account) keeps its queue.
   let existing = [...state.printers.entries()].find(([, p]) => p.id === id);
   const token = `pt-${crypto.randomBytes(12).toString('hex')}`;
   state.issued.push(token);
-  const entry = existing ? existing[1] : { id, queue: [], reports: [], acks: [], outstanding: null, printer: body.printer };
+  const entry = existing ? existing[1] : { id, queue: [], reports: [], acks: [], errors: [], outstanding: null, printer: body.printer };
   if (existing) state.printers.delete(existing[0]);
   entry.account = account.email;
   entry.version = body.version;
@@ -247,6 +281,7 @@ function command(body) {
   const entry = state.printers.get(body.printer_token);
   if (!entry) return { error: { code: 3, message: 'Invalid printer token' } };
   entry.reports.push(body.report ?? null);
+  if (Array.isArray(body.error)) entry.errors.push(...body.error);
   if (body.command_ack) {
     entry.acks.push(body.command_ack);
     if (entry.outstanding && entry.outstanding.number === body.command_ack.number) entry.outstanding = null;
@@ -292,6 +327,9 @@ async function cloudRequest(req, res) {
       return json(res, 200, answer);
     }
     case '/streamerapi/get_queued_jobs': return json(res, 200, []);
+    case '/streamerapi/sso_organisations':
+      state.organisationRequests += 1;
+      return json(res, 200, { organisations: state.organisations });
     case '/streamerapi/start_queued_job': state.startedQueued.push(body); return json(res, 200, []);
     default: return json(res, 404, { error: { code: 1, message: 'no such endpoint' } });
   }
@@ -328,7 +366,11 @@ async function control(req, res, url) {
       return json(res, 200, {
         contacts: state.contacts,
         logins: state.loginRequests,
-        printers: [...state.printers.values()].map(({ id, account, reports, acks, queue, printer, version }) => ({ id, account, reports, acks, queued: queue.length, printer, version })),
+        printers: [...state.printers.values()].map(({ id, account, reports, acks, errors, queue, printer, version }) => ({ id, account, reports, acks, errors, queued: queue.length, printer, version })),
+        printerLogins: state.printerLogins,
+        grants: state.grants,
+        refreshTokensIssued: state.refreshTokensIssued,
+        organisationRequests: state.organisationRequests,
         downloads: state.downloads,
         startedQueued: state.startedQueued,
         // Every token issued, so a test can check none leaked into logs or files.
@@ -337,6 +379,19 @@ async function control(req, res, url) {
     case '/control/fault':
       Object.assign(state.faults, body);
       return json(res, 200, state.faults);
+    case '/control/expire': {
+      // Every user and printer token issued so far stops working, as when they expire.
+      state.userTokens.clear();
+      for (const [token, entry] of [...state.printers.entries()]) {
+        state.printers.delete(token);
+        state.expired += 1;
+        state.printers.set(`expired-${state.expired}`, entry);
+      }
+      return json(res, 200, { expired: true });
+    }
+    case '/control/organisations':
+      state.organisations = body.organisations;
+      return json(res, 200, { count: state.organisations.length });
     case '/control/file':
       state.files.set(body.name, Buffer.from(body.base64, 'base64'));
       return json(res, 200, { size: state.files.get(body.name).length });

@@ -4,14 +4,14 @@
 
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::PATIENCE;
+use crate::common::{gantry, wait_with_patience, PATIENCE};
 
 pub fn script(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -84,6 +84,17 @@ impl TestCloud {
 
     pub async fn fault(&self, faults: Value) {
         self.control("fault", faults).await;
+    }
+
+    /// Every user and printer token issued so far stops working, as when they expire.
+    pub async fn expire_tokens(&self) {
+        self.control("expire", json!({})).await;
+    }
+
+    /// What the cloud lists at `sso_organisations`.
+    pub async fn set_organisations(&self, organisations: Value) {
+        self.control("organisations", json!({ "organisations": organisations }))
+            .await;
     }
 
     pub async fn put_file(&self, name: &str, data: &[u8]) {
@@ -195,4 +206,104 @@ pub fn approve_in_browser(url: &str, user: (&str, &str), consent: &str, log: &st
             .any(|result| last.contains(result)),
         "the browser did not finish: {outcome}"
     );
+}
+
+/// A `gantry serve` in a data directory the test chooses (so it can be restarted there) and
+/// with the environment it needs (`BROWSER` for SSO from the dashboard). Killed when dropped.
+pub struct Served {
+    child: Option<Child>,
+    pub port: u16,
+    /// Read all along, so a chatty daemon never blocks on a full pipe.
+    stderr: Option<std::thread::JoinHandle<String>>,
+}
+
+impl Served {
+    pub fn start(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Served {
+        let _ = std::fs::remove_file(data_dir.join("daemon.json"));
+        let mut command = gantry(data_dir);
+        command
+            .args(["serve", "--port", "0"])
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().expect("start gantry serve");
+        let mut pipe = child.stderr.take().expect("stderr");
+        let stderr = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = pipe.read_to_string(&mut text);
+            text
+        });
+        let deadline = Instant::now() + PATIENCE;
+        let port = loop {
+            if let Ok(text) = std::fs::read_to_string(data_dir.join("daemon.json")) {
+                let info: Value = serde_json::from_str(&text).expect("daemon.json is JSON");
+                break info["port"].as_u64().expect("port") as u16;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                let text = stderr.join().unwrap_or_default();
+                panic!("gantry serve exited early ({status}): {text}");
+            }
+            assert!(Instant::now() < deadline, "gantry serve did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        Served {
+            child: Some(child),
+            port,
+            stderr: Some(stderr),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// SIGTERM, then everything it wrote to stderr.
+    pub fn stop(&mut self) -> String {
+        let mut child = self.child.take().expect("running");
+        // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        wait_with_patience(&mut child);
+        self.stderr
+            .take()
+            .and_then(|reader| reader.join().ok())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// `GET` a daemon's JSON.
+pub async fn get_json(url: &str) -> Value {
+    reqwest::get(url)
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("JSON")
+}
+
+/// Polls `url` until `done` holds for its JSON.
+pub async fn wait_for_json(url: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let value = get_json(url).await;
+        if done(&value) {
+            return value;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}: {value:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
