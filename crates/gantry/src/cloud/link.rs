@@ -130,6 +130,24 @@ impl Session {
     }
 }
 
+/// Shows a failed request on the printer's link state and says how long to back off.
+fn retry_after(
+    board: &Board,
+    printer: i64,
+    backoff: &mut Backoff,
+    error: &impl std::fmt::Display,
+) -> Duration {
+    let wait = backoff.fail(jitter());
+    board.set(
+        printer,
+        PrinterLinkState::Retrying {
+            error: error.to_string(),
+            failures: backoff.failures(),
+        },
+    );
+    wait
+}
+
 /// Sleeps, unless the link is stopped first; returns whether it was stopped.
 async fn pause(stop: &mut watch::Receiver<bool>, duration: Duration) -> bool {
     let stopped = tokio::select! {
@@ -238,15 +256,8 @@ pub async fn run_printer<C: Cloud, H: PrintHost>(
                     continue 'login;
                 }
                 Err(e) => {
-                    let wait = backoff.fail(jitter());
+                    let wait = retry_after(&ctx.board, printer, &mut backoff, &e);
                     tracing::warn!(printer, error = %e, retry_in = ?wait, "cloud request failed; the printer carries on");
-                    ctx.board.set(
-                        printer,
-                        PrinterLinkState::Retrying {
-                            error: e.to_string(),
-                            failures: backoff.failures(),
-                        },
-                    );
                     wait
                 }
             };
@@ -324,15 +335,8 @@ async fn login_printer<C: Cloud, H: PrintHost>(
             }
             Err(e) => {
                 just_renewed = false;
-                let wait = backoff.fail(jitter());
+                let wait = retry_after(&ctx.board, printer, backoff, &e);
                 tracing::warn!(printer, error = %e, retry_in = ?wait, "printer login failed");
-                ctx.board.set(
-                    printer,
-                    PrinterLinkState::Retrying {
-                        error: e.to_string(),
-                        failures: backoff.failures(),
-                    },
-                );
                 wait
             }
         };

@@ -161,6 +161,19 @@ pub struct Tokens {
     pub clock_skew: Option<i64>,
 }
 
+impl Tokens {
+    /// What every grant (code, device code, refresh) keeps of the provider's answer.
+    fn from_response(token: &impl TokenResponse, clock_skew: Option<i64>) -> Tokens {
+        Tokens {
+            access_token: Secret::new(token.access_token().secret().clone()),
+            refresh_token: token
+                .refresh_token()
+                .map(|t| Secret::new(t.secret().clone())),
+            clock_skew,
+        }
+    }
+}
+
 fn http() -> Result<reqwest::Client, OidcError> {
     reqwest::Client::builder()
         // A redirect would replay the code verifier elsewhere.
@@ -266,13 +279,7 @@ pub async fn device_flow(
             },
             _ => OidcError::Provider(describe(&e)),
         })?;
-    Ok(Tokens {
-        access_token: Secret::new(token.access_token().secret().clone()),
-        refresh_token: token
-            .refresh_token()
-            .map(|t| Secret::new(t.secret().clone())),
-        clock_skew: skew,
-    })
+    Ok(Tokens::from_response(&token, skew))
 }
 
 /// Trades a refresh token for a new access token (and, where the provider rotates them, a new
@@ -292,13 +299,7 @@ pub async fn refresh(provider: &Provider, refresh_token: &Secret) -> Result<Toke
             }
             _ => OidcError::Provider(describe(&e)),
         })?;
-    Ok(Tokens {
-        access_token: Secret::new(token.access_token().secret().clone()),
-        refresh_token: token
-            .refresh_token()
-            .map(|t| Secret::new(t.secret().clone())),
-        clock_skew: skew,
-    })
+    Ok(Tokens::from_response(&token, skew))
 }
 
 fn describe<E: std::error::Error>(error: &E) -> String {
@@ -415,13 +416,7 @@ pub async fn sso_flow(
         &provider.client_id,
         nonce.secret(),
     )?;
-    Ok(Tokens {
-        access_token: Secret::new(token.access_token().secret().clone()),
-        refresh_token: token
-            .refresh_token()
-            .map(|t| Secret::new(t.secret().clone())),
-        clock_skew: skew,
-    })
+    Ok(Tokens::from_response(&token, skew))
 }
 
 /// Serves the loopback redirect: answers `GET /callback` with the "close this tab" page and
