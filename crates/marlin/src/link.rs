@@ -206,6 +206,13 @@ struct Rejection {
     since: Instant,
 }
 
+/// See [`Link::flush_watch`](Link).
+#[derive(Debug, Clone, Copy)]
+struct FlushWatch {
+    deadline: Instant,
+    confirmed: u32,
+}
+
 /// One transmission not yet answered.
 #[derive(Debug, Clone, Copy)]
 struct Tx {
@@ -241,6 +248,10 @@ pub struct Link {
     confirmed: u32,
     wire: VecDeque<Tx>,
     rejection: Option<Rejection>,
+    /// Set by a stale rejection: Marlin empties its receive buffer whenever it rejects a line,
+    /// so copies sent after the rejected one may be gone without a word. Unless a line beyond
+    /// `confirmed` is confirmed by `deadline`, the link sends again from the first unconfirmed.
+    flush_watch: Option<FlushWatch>,
     /// A garbled line (invalid UTF-8, control characters) arrived since the last `ok`: it may
     /// have been the `Error:`/`Resend:` of a rejection, so the next plain `ok` proves nothing.
     suspect: bool,
@@ -320,6 +331,7 @@ impl Link {
             confirmed: 0,
             wire: VecDeque::new(),
             rejection: None,
+            flush_watch: None,
             suspect: false,
             resend_streak: (0, 0),
             window: 1,
@@ -614,7 +626,18 @@ impl Link {
         if k > 0 {
             self.confirm_through(k - 1, now);
         }
-        if stale || k >= self.send_ptr {
+        if stale {
+            // The firmware emptied its receive buffer when it rejected this old copy, perhaps
+            // with the copies sent since the request it already answered.
+            if self.confirmed < self.send_ptr {
+                self.flush_watch = Some(FlushWatch {
+                    deadline: now + self.config.resend_ok_timeout,
+                    confirmed: self.confirmed,
+                });
+            }
+            return;
+        }
+        if k >= self.send_ptr {
             return;
         }
         // A genuine request: rewind.
@@ -856,6 +879,7 @@ impl Link {
         self.jobs.clear();
         self.jobs_unacked = 0;
         self.rejection = None;
+        self.flush_watch = None;
         self.suspect = false;
         self.resend_streak = (0, 0);
         self.window = 1;
@@ -908,6 +932,7 @@ impl Link {
         self.confirmed = self.next_line;
         self.jobs_unacked = 0;
         self.rejection = None;
+        self.flush_watch = None;
     }
 
     fn die(&mut self, reason: String) {
@@ -1099,10 +1124,19 @@ impl Link {
             self.rejection
                 .map(|r| r.since + self.config.resend_ok_timeout),
         );
+        consider(self.flush_watch.map(|w| w.deadline));
         next
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
+        if let Some(watch) = self.flush_watch.filter(|w| now >= w.deadline) {
+            self.flush_watch = None;
+            if self.confirmed <= watch.confirmed && self.confirmed < self.send_ptr {
+                // Nothing came through: what was sent since is gone or will be rejected.
+                let from = self.confirmed;
+                self.rewind(from, now);
+            }
+        }
         if let Some(r) = self.rejection {
             if now >= r.since + self.config.resend_ok_timeout {
                 // No `ok` after the rejection (or no `Resend:` after the error).

@@ -770,6 +770,68 @@ fn a_rejection_that_overtakes_queued_lines_oks_is_acted_on() {
 }
 
 #[test]
+fn resent_lines_lost_to_a_stale_rejections_flush_go_again() {
+    // Line 7 is corrupted; line 8, already on the wire behind it, is rejected later, and
+    // Marlin empties its receive buffer at each rejection, so the copies of 7 and 8 sent
+    // after the first request can be swallowed. Nothing more comes unless the host acts.
+    let mut h = advanced(3);
+    for tag in 0..2 {
+        h.link.push_job_line(&format!("G1 X{tag}"), tag).unwrap();
+    }
+    assert_eq!(h.sent(), [f(4, "G1 X0"), f(5, "G1 X1")]);
+    h.recv("ok N4 P15 B3\nok N5 P15 B3\n");
+    for tag in 2..6 {
+        h.link.push_job_line(&format!("G1 X{tag}"), tag).unwrap();
+    }
+    assert_eq!(h.sent().len(), 4, "lines 6 to 9 in flight");
+    h.recv("Error:checksum mismatch, Last Line: 6\nResend: 7\n");
+    assert_eq!(
+        h.sent().first(),
+        Some(&f(7, "G1 X3")),
+        "line 7 goes again at once"
+    );
+    h.recv("ok N6 P15 B3\n");
+    h.recv("Error:Line Number is not Last Line Number+1, Last Line: 6\nResend: 7\n");
+    assert_eq!(
+        h.sent(),
+        Vec::<String>::new(),
+        "a stale request rewinds nothing at once"
+    );
+    h.advance(Duration::from_millis(100));
+    assert_eq!(h.sent(), Vec::<String>::new());
+    // The firmware stays silent: the copies were flushed. The link sends line 7 again long
+    // before the communication timeout.
+    h.advance(Duration::from_millis(500));
+    let again = h.sent();
+    assert_eq!(again.first(), Some(&f(7, "G1 X3")), "{again:?}");
+    h.recv("ok N7 P15 B3\nok N8 P15 B3\nok N9 P15 B3\n");
+    assert_eq!(h.acked_tags(), [0, 1, 2, 3, 4, 5]);
+}
+
+#[test]
+fn a_stale_rejection_whose_resent_lines_survive_costs_nothing() {
+    // As above, but the copies sent after the first request arrived after the flush and are
+    // acknowledged.
+    let mut h = advanced(3);
+    for tag in 0..4 {
+        h.link.push_job_line(&format!("G1 X{tag}"), tag).unwrap();
+    }
+    assert_eq!(h.sent().len(), 4, "lines 4 to 7 in flight");
+    h.recv("Error:checksum mismatch, Last Line: 4\nResend: 5\n");
+    assert_eq!(h.sent().first(), Some(&f(5, "G1 X1")));
+    h.recv("ok N4 P15 B3\n");
+    h.recv("Error:Line Number is not Last Line Number+1, Last Line: 4\nResend: 5\n");
+    h.recv("ok N5 P15 B3\n");
+    let more = h.sent();
+    h.advance(Duration::from_secs(1));
+    let later = h.sent();
+    assert!(
+        !more.iter().chain(&later).any(|l| *l == f(5, "G1 X1")),
+        "line 5 was acknowledged; it must not go again: {more:?} {later:?}"
+    );
+}
+
+#[test]
 fn a_larger_free_count_grows_the_window() {
     let mut h = advanced(1);
     for tag in 0..6 {

@@ -1,7 +1,7 @@
 //! A small Marlin model for the tests: line numbers and checksums checked the way Marlin does,
 //! a command buffer of `bufsize` commands (serial input waits while it is full), one command
-//! executed per step with its `ok` (`ok N<n> P<p> B<b>` with ADVANCED_OK), `M115` with
-//! capability lines, `M105`, `M155` autoreport.
+//! executed per step with its `ok` (`ok N<n> P<p> B<b>` with ADVANCED_OK), the serial input
+//! emptied at each rejection, `M115` with capability lines, `M105`, `M155` autoreport.
 
 #![allow(dead_code)]
 
@@ -70,7 +70,10 @@ impl Firmware {
         }
     }
 
-    fn reject(&self, out: &mut Vec<String>, error: &str) {
+    /// Marlin empties its serial input before asking for the line again, so whatever was
+    /// already received behind the bad line is lost.
+    fn reject(&mut self, out: &mut Vec<String>, error: &str) {
+        self.rx.clear();
         out.push(format!("Error:{error}, Last Line: {}", self.last_n));
         out.push(format!("Resend: {}", self.last_n + 1));
         out.push(self.ok(None, false));
