@@ -3,4 +3,7 @@
 
 pub mod discovery;
 pub mod driver;
+#[cfg(unix)]
 pub mod sim;
+#[cfg(unix)]
+mod waker;

@@ -3,6 +3,7 @@
 
 mod discovery;
 mod jobs;
+mod simulators;
 mod view;
 
 use std::collections::VecDeque;
@@ -14,7 +15,6 @@ use gcode::Metadata;
 use printer::driver::{
     Command, Driver, DriverConfig, JobEvents, LogLine, Refusal, SerialLog, Status,
 };
-use printer::sim::{SimConfig, SimPrinter};
 use serde::Serialize;
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
@@ -158,7 +158,7 @@ pub struct Manager {
     files: FileLibrary,
     printers: Mutex<Vec<Arc<Managed>>>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
-    simulators: Mutex<Vec<SimPrinter>>,
+    simulators: Arc<simulators::Simulators>,
     ports: Mutex<discovery::Ports>,
     discovery: Mutex<Option<JoinHandle<()>>>,
     updates: broadcast::Sender<PrinterView>,
@@ -172,7 +172,7 @@ impl Manager {
             files,
             printers: Mutex::new(Vec::new()),
             tasks: Mutex::new(Vec::new()),
-            simulators: Mutex::new(Vec::new()),
+            simulators: Arc::default(),
             ports: Mutex::new(discovery::Ports::new()),
             discovery: Mutex::new(None),
             updates,
@@ -260,21 +260,9 @@ impl Manager {
             .map_err(|source| ManagerError::Simulator { index: 0, source })?;
         for index in 0..count {
             let link = dir.join(format!("printer-{index}"));
-            let config = SimConfig {
-                name: format!("Gantry Sim {}", index + 1),
-                uuid: simulator_uuid(index),
-                link: Some(link.clone()),
-                // Heaters a little quicker than real ones, so a demo print starts in seconds.
-                heat_rate: 0.25,
-                bed_heat_rate: 0.15,
-                ..SimConfig::default()
-            };
-            let sim = SimPrinter::spawn(config)
-                .map_err(|source| ManagerError::Simulator { index, source })?;
             self.simulators
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(sim);
+                .start(index, &link)
+                .map_err(|source| ManagerError::Simulator { index, source })?;
             let spec = PortSpec {
                 path: link,
                 baud: crate::cli::DEFAULT_BAUD,
@@ -366,15 +354,8 @@ impl Manager {
         for task in tasks {
             let _ = task.await;
         }
-        let simulators = std::mem::take(
-            &mut *self
-                .simulators
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner),
-        );
-        let _ =
-            tokio::task::spawn_blocking(move || simulators.into_iter().for_each(SimPrinter::stop))
-                .await;
+        let simulators = self.simulators.clone();
+        let _ = tokio::task::spawn_blocking(move || simulators.stop_all()).await;
         tracing::info!(printers = count, "printers disconnected");
     }
 }
@@ -417,10 +398,4 @@ async fn follow(manager: Arc<Manager>, managed: Arc<Managed>, mut events: JobEve
         }
     }
     // The thread has ended (its channels closed), so dropping the handle joins it at once.
-}
-
-/// A fixed, well-formed UUID per simulator index, so that each simulated printer keeps
-/// its identity across restarts like a real one.
-fn simulator_uuid(index: u32) -> String {
-    format!("6a7e5c1e-0000-4000-8000-{:012x}", index + 1)
 }

@@ -8,6 +8,7 @@
 
 mod job;
 mod log;
+mod port;
 mod safety;
 mod status;
 mod thread;
@@ -93,6 +94,8 @@ pub struct SpawnError(#[from] std::io::Error);
 #[derive(Debug)]
 pub struct Driver {
     commands: mpsc::Sender<(Command, Option<Reply>)>,
+    /// Rung after every command, so the thread need not poll its inbox.
+    bell: Arc<port::Doorbell>,
     status: watch::Receiver<Status>,
     log: Arc<SerialLog>,
     thread: Option<JoinHandle<()>>,
@@ -104,6 +107,7 @@ pub type JobEvents = tokio::sync::mpsc::UnboundedReceiver<JobEvent>;
 impl Driver {
     pub fn spawn(config: DriverConfig) -> Result<(Driver, JobEvents), SpawnError> {
         let (commands, inbox) = mpsc::channel();
+        let bell = Arc::new(port::Doorbell::new()?);
         let (publish, status) = watch::channel(Status::new(&config.port));
         let (events, milestones) = tokio::sync::mpsc::unbounded_channel();
         let log = Arc::new(SerialLog::default());
@@ -113,12 +117,14 @@ impl Driver {
             log: log.clone(),
         };
         let name = format!("printer {}", config.port.display());
+        let thread_bell = bell.clone();
         let thread = std::thread::Builder::new()
             .name(name)
-            .spawn(move || thread::run(config, inbox, outputs))?;
+            .spawn(move || thread::run(config, inbox, thread_bell, outputs))?;
         Ok((
             Driver {
                 commands,
+                bell,
                 status,
                 log,
                 thread: Some(thread),
@@ -141,7 +147,9 @@ impl Driver {
     pub fn send(&self, command: Command) -> Result<(), Refusal> {
         self.commands
             .send((command, None))
-            .map_err(|_| Refusal::Gone)
+            .map_err(|_| Refusal::Gone)?;
+        self.bell.wake();
+        Ok(())
     }
 
     /// Sends a command and waits for the printer thread to accept or refuse it.
@@ -150,6 +158,7 @@ impl Driver {
         self.commands
             .send((command, Some(reply)))
             .map_err(|_| Refusal::Gone)?;
+        self.bell.wake();
         verdict.await.unwrap_or(Err(Refusal::Gone))
     }
 
@@ -160,6 +169,7 @@ impl Driver {
 
     fn stop(&mut self) {
         let _ = self.commands.send((Command::Disconnect, None));
+        self.bell.wake();
         if let Some(thread) = self.thread.take() {
             if thread.join().is_err() {
                 tracing::error!("a printer thread panicked while stopping");

@@ -1,23 +1,22 @@
 //! The body of a printer thread: the I/O driver around the sans-IO `marlin::Link` and the
 //! job that feeds it.
 
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use marlin::{Direction, Event, Link, LinkState};
-use serialport::SerialPort;
 use tokio::sync::{mpsc, watch};
 
 use super::job::{JobError, JobEvent, RunningJob, Scripts};
 use super::{
-    refusal_while_printing, Command, DriverConfig, Refusal, Reply, SerialLog, State, Status,
+    port, refusal_while_printing, Command, DriverConfig, Refusal, Reply, SerialLog, State, Status,
 };
 
-/// Upper bound on how long the thread sleeps in a read, so that commands (an emergency stop
-/// above all) are picked up promptly even when the port is quiet.
-const MAX_WAIT: Duration = Duration::from_millis(10);
+/// Longest sleep while nothing is due: only a safety net, since the port, the doorbell and
+/// every deadline of the link wake the thread themselves.
+const IDLE_WAIT: Duration = Duration::from_secs(1);
 
 /// How often job progress is republished in the status; milestones go out at once.
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(250);
@@ -54,13 +53,18 @@ enum Ended {
     Lost(String),
 }
 
-pub(super) fn run(config: DriverConfig, inbox: Receiver<(Command, Option<Reply>)>, out: Outputs) {
+pub(super) fn run(
+    config: DriverConfig,
+    inbox: Receiver<(Command, Option<Reply>)>,
+    bell: Arc<port::Doorbell>,
+    out: Outputs,
+) {
     loop {
         out.set(|s| s.state = State::Connecting);
-        let ended = match open(&config) {
+        let ended = match port::open(&config.port, config.baud) {
             Ok(port) => {
                 tracing::info!(port = %config.port.display(), "port open");
-                Session::new(&config, port, &out).run(&inbox)
+                Session::new(&config, port, &bell, &out).run(&inbox)
             }
             Err(e) => Ended::Lost(format!("cannot open {}: {e}", config.port.display())),
         };
@@ -87,14 +91,10 @@ pub(super) fn run(config: DriverConfig, inbox: Receiver<(Command, Option<Reply>)
     tracing::info!(port = %config.port.display(), "printer thread stopped");
 }
 
-fn open(config: &DriverConfig) -> Result<Box<dyn SerialPort>, serialport::Error> {
-    let path = config.port.to_string_lossy();
-    serialport::new(path, config.baud).timeout(MAX_WAIT).open()
-}
-
 /// One open port: the link, the job if any, and where news goes.
 struct Session<'a> {
-    port: Box<dyn SerialPort>,
+    port: port::NativePort,
+    bell: &'a port::Doorbell,
     link: Link,
     job: Option<RunningJob>,
     out: &'a Outputs,
@@ -102,10 +102,16 @@ struct Session<'a> {
 }
 
 impl<'a> Session<'a> {
-    fn new(config: &DriverConfig, port: Box<dyn SerialPort>, out: &'a Outputs) -> Session<'a> {
+    fn new(
+        config: &DriverConfig,
+        port: port::NativePort,
+        bell: &'a port::Doorbell,
+        out: &'a Outputs,
+    ) -> Session<'a> {
         let now = Instant::now();
         Session {
             port,
+            bell,
             link: Link::new(config.link.clone(), now),
             job: None,
             out,
@@ -149,30 +155,43 @@ impl<'a> Session<'a> {
                 return self.lost("the printer stopped answering".into());
             }
 
-            let now = Instant::now();
             let wait = self
-                .link
-                .poll_timeout()
-                .map_or(MAX_WAIT, |at| at.saturating_duration_since(now))
-                .clamp(Duration::from_millis(1), MAX_WAIT);
-            if let Err(e) = self.port.set_timeout(wait) {
-                return self.lost(format!("the port stopped accepting settings: {e}"));
-            }
-            match self.port.read(&mut buf) {
-                Ok(0) => return self.lost("the port closed".into()),
-                Ok(n) => self.link.handle_input(&buf[..n], Instant::now()),
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
-                    ) => {}
-                Err(e) => return self.lost(format!("the printer went away: {e}")),
+                .next_deadline()
+                .saturating_duration_since(Instant::now());
+            match port::wait(&mut self.port, self.bell, wait) {
+                Ok(false) => {}
+                Ok(true) => match self.port.read(&mut buf) {
+                    Ok(0) => return self.lost("the port closed".into()),
+                    Ok(n) => self.link.handle_input(&buf[..n], Instant::now()),
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+                        ) => {}
+                    Err(e) => return self.lost(format!("the printer went away: {e}")),
+                },
+                Err(e) => return self.lost(format!("cannot wait for the port: {e}")),
             }
             let now = Instant::now();
             if self.link.poll_timeout().is_some_and(|at| at <= now) {
                 self.link.handle_timeout(now);
             }
         }
+    }
+
+    /// When the thread must look again even if the port stays quiet and no command comes: the
+    /// link's next timeout, and while printing the next progress report.
+    fn next_deadline(&self) -> Instant {
+        let now = Instant::now();
+        let progress = self
+            .job
+            .as_ref()
+            .map(|_| self.last_progress + PROGRESS_INTERVAL);
+        [self.link.poll_timeout(), progress, Some(now + IDLE_WAIT)]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(now) // the array holds `Some(now + IDLE_WAIT)`
     }
 
     fn ready(&self) -> Result<(), Refusal> {

@@ -1,14 +1,12 @@
 //! Runtime fault injection: knobs and one-shot actions that tests and benchmarks turn while a
 //! simulated printer runs.
 
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use nix::fcntl::OFlag;
-
 use super::SimConfig;
+use crate::waker::Waker;
 
 /// The knobs a running printer can change at any time. The firmware sees a copy.
 #[derive(Debug, Clone, PartialEq)]
@@ -217,34 +215,4 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// A self-pipe that wakes the printer thread out of `poll`.
-#[derive(Debug)]
-pub(crate) struct Waker {
-    read: OwnedFd,
-    write: OwnedFd,
-}
-
-impl Waker {
-    fn new() -> std::io::Result<Self> {
-        let (read, write) = nix::unistd::pipe2(OFlag::O_NONBLOCK | OFlag::O_CLOEXEC)?;
-        Ok(Self { read, write })
-    }
-
-    pub(crate) fn wake(&self) {
-        // A full pipe already guarantees a wake-up, so a failed write loses nothing.
-        let _ = nix::unistd::write(&self.write, &[1]);
-    }
-
-    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
-        self.read.as_fd()
-    }
-
-    pub(crate) fn drain(&self) {
-        let mut buf = [0u8; 64];
-        while matches!(nix::unistd::read(std::os::fd::AsRawFd::as_raw_fd(&self.read), &mut buf), Ok(n) if n > 0)
-        {
-        }
-    }
 }
