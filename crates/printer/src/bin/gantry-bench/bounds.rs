@@ -5,7 +5,7 @@ use std::time::Duration;
 
 /// The line number of the first job line: the handshake uses `N0` (`M110`), `N1` (`M115`)
 /// and `N2` (`M155`).
-const FIRST_JOB_LINE: u32 = 3;
+pub const FIRST_JOB_LINE: u32 = 3;
 
 /// Seconds one byte occupies an 8N1 wire.
 fn byte_time(baud: u32) -> f64 {
