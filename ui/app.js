@@ -16,6 +16,7 @@ const cards = new PrinterCards(
   document.getElementById("empty"),
   document.getElementById("summary"),
   files,
+  (job) => history.resume(job),
 );
 new Ports(document.getElementById("ports"));
 const history = new JobHistory(document.getElementById("history"), (id) => cards.cards.get(id)?.printer.name ?? `Printer ${id}`);

@@ -131,7 +131,7 @@ fn outcome_alert(name: &str, job: &LastJobView) -> Option<Alert> {
         .filter(|m| !m.is_empty());
     let file = &job.file_name;
     match job.result {
-        JobResult::Completed => Some(Alert {
+        JobResult::Finished => Some(Alert {
             title: format!("{name} finished printing"),
             body: format!("{file} is done."),
         }),
@@ -261,7 +261,7 @@ mod tests {
         a.observe(&view(1, State::Printing, None));
         let done = with_last(
             view(1, State::Ready, None),
-            ended(7, JobResult::Completed, None),
+            ended(7, JobResult::Finished, None),
         );
         let alert = a.observe(&done).unwrap();
         assert_eq!(alert.title, "Sim A finished printing");
@@ -270,7 +270,7 @@ mod tests {
         assert_eq!(a.observe(&done), None);
         let next = with_last(
             view(1, State::Ready, None),
-            ended(8, JobResult::Completed, None),
+            ended(8, JobResult::Finished, None),
         );
         assert!(a.observe(&next).is_some(), "the next job is news again");
     }
@@ -292,7 +292,7 @@ mod tests {
         a.observe(&view(1, State::Ready, None));
         let done = with_last(
             view(1, State::Ready, None),
-            ended(1, JobResult::Completed, None),
+            ended(1, JobResult::Finished, None),
         );
         assert!(a.observe(&done).is_some());
     }

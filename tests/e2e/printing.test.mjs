@@ -1,9 +1,11 @@
 // Printing from the browser: upload a file with a progress bar, start it on a printer, watch
-// the progress move, pause, resume, cancel with confirmation, read the console. Screenshots of
-// the main screens go to docs/ when UPDATE_SCREENSHOTS is set.
+// the progress move, pause, resume, cancel with confirmation, read the console; each card then
+// tells how its last print ended (finished, cancelled, failed), and a print cut short by a crash
+// is resumed from its card. Screenshots of the main screens go to docs/ when UPDATE_SCREENSHOTS
+// is set.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -31,6 +33,13 @@ function sliced(moves) {
   return lines.join("\n") + "\n";
 }
 
+/// A fresh directory for the files a test uploads, removed when the test ends.
+function workDir(t) {
+  const work = mkdtempSync(join(tmpdir(), "gantry-e2e-files-"));
+  t.after(() => rmSync(work, { recursive: true, force: true }));
+  return work;
+}
+
 test("upload a file, print it, pause, resume and cancel from the dashboard", async (t) => {
   const daemon = await startDaemon(["--simulate", "2"]);
   const browser = await launchBrowser();
@@ -38,7 +47,7 @@ test("upload a file, print it, pause, resume and cancel from the dashboard", asy
     await browser.close();
     await daemon.stop();
   });
-  const work = mkdtempSync(join(tmpdir(), "gantry-e2e-files-"));
+  const work = workDir(t);
   const calibration = join(work, "calibration-cube.gcode");
   writeFileSync(calibration, sliced(12000));
   const binary = join(work, "part.bgcode");
@@ -103,5 +112,100 @@ test("upload a file, print it, pause, resume and cancel from the dashboard", asy
   // The history has the cancelled print.
   await page.locator("#history tbody tr", { hasText: "cancelled" }).waitFor();
   await page.locator("#history").screenshot({ path: join(shots, "history.png") });
+
+  // The card says how its last print ended.
+  const last = card.locator(".last-job");
+  await last.locator(".last-outcome", { hasText: "cancelled" }).waitFor();
+  assert.equal(await last.locator(".last-file").textContent(), "calibration-cube.gcode");
+  assert.equal(await last.getAttribute("data-result"), "cancelled");
+  assert.match(await last.locator(".last-outcome").textContent(), /^— cancelled (just now|\d+ min ago)$/);
+  assert.equal(await last.locator(".last-message").isVisible(), false);
+
+  // A short print on the second printer runs to its end, and its card says so.
+  const second = page.locator(".card").nth(1);
+  const benchy = join(work, "benchy.gcode");
+  writeFileSync(benchy, sliced(40));
+  await page.locator('#files input[type="file"]').setInputFiles(benchy);
+  await page.locator("#files tbody tr", { hasText: "benchy.gcode" }).waitFor();
+  await second.locator(".file-select").selectOption({ label: "benchy.gcode" });
+  await second.locator("button.print").click();
+  const finished = second.locator('.last-job[data-result="finished"]');
+  await finished.waitFor({ timeout: 60_000 });
+  assert.equal(await finished.locator(".last-file").textContent(), "benchy.gcode");
+  assert.match(await finished.locator(".last-outcome").textContent(), /finished/);
+  await page.locator("#history tbody tr", { hasText: "benchy.gcode" }).waitFor();
+
+  // While a print runs the card shows it instead; an emergency stop fails it, with the reason.
+  await second.locator(".file-select").selectOption({ label: "calibration-cube.gcode" });
+  await second.locator("button.print").click();
+  await second.locator(".job .job-file", { hasText: "calibration-cube.gcode" }).waitFor();
+  assert.equal(await second.locator(".last-job").isVisible(), false);
+  await second.locator("button.estop").click();
+  await page.locator("dialog.confirm button", { hasText: "Stop now" }).click();
+  const failed = second.locator('.last-job[data-result="failed"]');
+  await failed.waitFor();
+  assert.equal(await failed.locator(".last-file").textContent(), "calibration-cube.gcode");
+  assert.match(await failed.locator(".last-message").textContent(), /emergency stop/);
+  assert.equal(await failed.locator("button.resume-last").isVisible(), false);
+  assert.deepEqual(errors, []);
+});
+
+test("a print cut short by a crash shows as interrupted on its card and resumes from there", async (t) => {
+  const before = await startDaemon(["--simulate", "1"]);
+  const browser = await launchBrowser();
+  let after = null;
+  // The daemon started after the crash uses the first one's data directory, which goes last.
+  t.after(async () => {
+    await browser.close();
+    await after?.stop();
+    await before.stop();
+  });
+  const work = workDir(t);
+  const file = join(work, "long-part.gcode");
+  writeFileSync(file, sliced(12000));
+
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const errors = [];
+  page.on("pageerror", (error) => errors.push(error.message));
+  await page.goto(before.url);
+  const card = page.locator(".card").first();
+  await page.locator('.card[data-state="ready"]').waitFor({ timeout: 30_000 });
+  await page.locator('#files input[type="file"]').setInputFiles(file);
+  await page.locator("#files tbody tr", { hasText: "long-part.gcode" }).waitFor();
+  await card.locator(".file-select").selectOption({ label: "long-part.gcode" });
+  await card.locator("button.print").click();
+
+  // Crash once the journal has recorded moves: a resume needs a known position, so not
+  // within the start G-code.
+  const journalLine = async (url) => {
+    const response = await fetch(`${url}api/v1/jobs?limit=1`);
+    return (await response.json())[0]?.acked_line ?? 0;
+  };
+  for (let deadline = Date.now() + 60_000; (await journalLine(before.url)) < 100;) {
+    assert.ok(Date.now() < deadline, "the journal recorded no moves within a minute");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  await before.crash();
+
+  after = await startDaemon(["--simulate", "1"], { dataDir: before.dataDir });
+  const line = await journalLine(after.url);
+  await page.goto(after.url);
+  await page.locator('.card[data-state="ready"]').waitFor({ timeout: 30_000 });
+  const interrupted = card.locator('.last-job[data-result="interrupted"]');
+  await interrupted.waitFor();
+  assert.equal(await interrupted.locator(".last-file").textContent(), "long-part.gcode");
+  assert.match(await interrupted.locator(".last-outcome").textContent(), /^— interrupted (just now|\d+ min ago)$/);
+  assert.match(await interrupted.locator(".last-message").textContent(), /stopped unexpectedly/);
+
+  // Resume is the history's: it asks from which line, offering the last acknowledged one.
+  let offered = null;
+  page.once("dialog", async (dialog) => {
+    offered = dialog.defaultValue();
+    await dialog.accept(offered);
+  });
+  await interrupted.locator("button.resume-last").click();
+  await card.locator(".job-facts", { hasText: `resumed after line ${line}` }).waitFor({ timeout: 30_000 });
+  assert.equal(offered, String(line));
+  assert.equal(await card.locator(".last-job").isVisible(), false);
   assert.deepEqual(errors, []);
 });

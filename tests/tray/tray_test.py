@@ -576,7 +576,7 @@ async def print_notifications(desktop, api):
           and shown[0]["body"] == "tray-notify.gcode is done.", str(desktop.notifications.shown))
     view = next(p for p in api.printers() if p["id"] == printer["id"])
     last = view.get("last_job") or {}
-    check("the printer's view reports its last job", last.get("id") == job and last.get("result") == "completed",
+    check("the printer's view reports its last job", last.get("id") == job and last.get("result") == "finished",
           str(last))
     await asyncio.sleep(3)  # later updates of the same printer must not repeat it
     check("it is told once", len(finished_notifications(desktop, "tray-notify.gcode")) == 1,

@@ -32,6 +32,22 @@ export function when(iso) {
   return date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
 }
 
+/// How long ago `iso` was, in words ("just now", "12 min ago", "3 h ago", "2 days ago"); older
+/// than a week, the date itself.
+export function ago(iso, now = Date.now()) {
+  if (!iso) return "";
+  const then = new Date(iso).getTime();
+  if (Number.isNaN(then)) return "";
+  const s = Math.max(0, (now - then) / 1000);
+  if (s < 60) return "just now";
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
+  const days = Math.floor(s / 86400);
+  if (days === 1) return "yesterday";
+  if (days < 7) return `${days} days ago`;
+  return `on ${when(iso)}`;
+}
+
 /// Builds an element: el("button", { className: "x", onclick }, "text", child).
 export function el(tag, props = {}, ...children) {
   const node = document.createElement(tag);

@@ -1,9 +1,10 @@
-// Printer cards: state, temperatures, the running job with its controls, the chart and the console.
+// Printer cards: state, temperatures, the running job with its controls (or how the last one
+// ended), the chart and the console.
 
 import { api } from "./api.js";
 import { TemperatureChart, sampleOf } from "./chart.js";
 import { confirmDialog, toast } from "./dialog.js";
-import { celsius, duration, el } from "./format.js";
+import { ago, celsius, duration, el, when } from "./format.js";
 import { noteConsoleSeq, watchConsole } from "./live.js";
 
 const STATE_WORDS = {
@@ -21,18 +22,32 @@ const ADVICE = {
   error: "The printer's firmware stopped. Fix the cause, then reset or power-cycle the printer; Gantry reconnects by itself.",
 };
 
+// A last job's result as the card words it.
+const RESULT_WORDS = {
+  finished: "finished",
+  failed: "failed",
+  cancelled: "cancelled",
+  interrupted: "interrupted",
+};
+
+// How often "12 min ago" is brought up to date.
+const RELATIVE_TIME_MS = 30_000;
+
 const TEMPERATURE_LINE = /^(ok )?\s*T:[\d.]+/;
 const SAFE_NOTE = "While a print runs, only M105, M114, M115, M117, M104, M140, M106, M107, M220, M221 and M290 are accepted: anything else would mix into the job's G-code.";
 
 export class PrinterCards {
-  constructor(grid, empty, summary, files) {
+  /// `resumeJob(job)` is the history's resume (it asks from which line), given a journal row.
+  constructor(grid, empty, summary, files, resumeJob) {
     this.grid = grid;
     this.empty = empty;
     this.summary = summary;
     this.files = files;
+    this.resumeJob = resumeJob;
     this.cards = new Map();
     this.consoleOpen = null;
     files.onChange(() => this.cards.forEach((card) => card.renderFiles()));
+    setInterval(() => this.cards.forEach((card) => card.renderLastJob()), RELATIVE_TIME_MS);
   }
 
   snapshot(printers) {
@@ -113,6 +128,15 @@ class Card {
     this.printButton = button("Print", "primary print", () => this.start());
     this.start_ = el("div", { className: "start", hidden: true }, this.fileSelect, this.printButton);
 
+    this.lastFile = el("span", { className: "last-file" });
+    this.lastOutcome = el("span", { className: "last-outcome" });
+    this.lastResume = button("Resume…", "link resume-last", () => this.resumeLast());
+    this.lastMessage = el("p", { className: "last-message" });
+    this.lastDetail = el("div", { className: "last-detail" }, this.lastMessage, this.lastResume);
+    this.lastJob = el("div", { className: "last-job", hidden: true },
+      el("div", { className: "last-line" }, el("span", { className: "last-label" }, "Last print:"), this.lastFile, this.lastOutcome),
+      this.lastDetail);
+
     this.chartCanvas = el("canvas", { className: "chart", hidden: true, height: 120 });
     this.chart = new TemperatureChart(this.chartCanvas);
     this.consoleLines = el("pre", { className: "console-lines", "aria-live": "off" });
@@ -134,7 +158,7 @@ class Card {
       el("header", {}, this.name, this.stateBadge),
       this.identity, this.advice,
       el("div", { className: "temps" }, this.nozzle.root, this.bed.root),
-      this.job, this.start_,
+      this.job, this.lastJob, this.start_,
       el("div", { className: "card-actions" }, this.chartButton, this.consoleButton, this.stopButton),
       this.chartCanvas, this.consoleBox);
     this.name.title = "Click to rename";
@@ -172,11 +196,49 @@ class Card {
       this.pauseButton.hidden = job.paused;
       this.resumeButton.hidden = !job.paused;
     }
+    this.renderLastJob();
     const canStart = printer.state === "ready" && !job;
     this.start_.hidden = !canStart;
     if (canStart) this.renderFiles();
     this.stopButton.disabled = !["ready", "printing", "paused"].includes(printer.state);
     this.consoleNote.textContent = job ? SAFE_NOTE : "";
+  }
+
+  /// How the printer's last print ended, while no print runs; also called on a timer for "… ago".
+  renderLastJob() {
+    const last = this.printer.last_job;
+    this.lastJob.hidden = !last || Boolean(this.printer.job);
+    if (this.lastJob.hidden) return;
+    const word = RESULT_WORDS[last.result] ?? last.result;
+    this.lastJob.dataset.result = word;
+    this.lastFile.textContent = last.file_name;
+    this.lastFile.title = last.file_name;
+    this.lastOutcome.textContent = `— ${[word, ago(last.ended_at)].filter(Boolean).join(" ")}`;
+    this.lastOutcome.title = last.ended_at ? when(last.ended_at) : "";
+    const trouble = word === "failed" || word === "interrupted";
+    this.lastMessage.hidden = !(trouble && last.message);
+    this.lastMessage.textContent = last.message ?? "";
+    this.lastMessage.title = last.message ?? "";
+    this.lastResume.hidden = word !== "interrupted" || !this.owner.resumeJob;
+    this.lastDetail.hidden = this.lastMessage.hidden && this.lastResume.hidden;
+    this.lastResume.disabled = this.printer.state !== "ready";
+    this.lastResume.title = this.lastResume.disabled
+      ? "The printer must be ready to resume"
+      : `Resume ${last.file_name} from where it stopped`;
+  }
+
+  async resumeLast() {
+    const last = this.printer.last_job;
+    if (!last) return;
+    let job;
+    try {
+      job = await api(`/api/v1/jobs/${last.id}`);
+    } catch (error) {
+      toast(`Cannot read the print: ${error.message}`, "error");
+      return;
+    }
+    if (job.acked_line > 0) this.owner.resumeJob(job);
+    else toast(`${job.file_name} stopped before its first line: print it again from the start`);
   }
 
   renderFiles() {

@@ -1,4 +1,5 @@
-// Starts a real `gantry serve` for a browser test, in a fresh data directory on a free port.
+// Starts a real `gantry serve` for a browser test, in a fresh data directory (or a given one, to
+// start again after a crash) on a free port.
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -7,11 +8,12 @@ import { setTimeout as sleep } from "node:timers/promises";
 
 const PATIENCE_MS = 60_000;
 
-export async function startDaemon(args = []) {
+/// `dataDir` reuses another daemon's data directory, which that daemon's `stop()` removes.
+export async function startDaemon(args = [], { dataDir: given } = {}) {
   const bin = process.env.GANTRY_BIN;
   if (!bin) throw new Error("GANTRY_BIN must name the gantry binary (scripts/test.sh sets it)");
-  const root = mkdtempSync(join(tmpdir(), "gantry-e2e-"));
-  const dataDir = join(root, "data");
+  const root = given ? null : mkdtempSync(join(tmpdir(), "gantry-e2e-"));
+  const dataDir = given ?? join(root, "data");
   const env = { ...process.env, GANTRY_LOG: "info" };
   delete env.GANTRY_PORT;
   delete env.GANTRY_DATA_DIR;
@@ -26,7 +28,10 @@ export async function startDaemon(args = []) {
   let port;
   while (!port) {
     try {
-      port = JSON.parse(readFileSync(join(dataDir, "daemon.json"), "utf8")).port;
+      const announced = JSON.parse(readFileSync(join(dataDir, "daemon.json"), "utf8"));
+      // After a crash the old daemon's file is still there until this one replaces it.
+      if (announced.pid === child.pid) port = announced.port;
+      else throw new Error("not yet");
     } catch {
       if (child.exitCode !== null) throw new Error(`gantry serve exited early: ${stderr}`);
       if (Date.now() > deadline) throw new Error(`gantry serve did not start: ${stderr}`);
@@ -41,8 +46,13 @@ export async function startDaemon(args = []) {
     async stop() {
       child.kill("SIGTERM");
       const result = await exited;
-      rmSync(root, { recursive: true, force: true });
+      if (root) rmSync(root, { recursive: true, force: true });
       return result;
+    },
+    /// A crash or a power cut: SIGKILL, and the data directory stays for the next start.
+    async crash() {
+      child.kill("SIGKILL");
+      return exited;
     },
   };
 }

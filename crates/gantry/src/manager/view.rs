@@ -70,7 +70,7 @@ pub struct JobView {
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum JobResult {
-    Completed,
+    Finished,
     Failed,
     Cancelled,
     /// Cut short by a lost link, a crash or a power loss; it can be resumed.
@@ -81,7 +81,7 @@ impl JobResult {
     /// The outcome a journal state records; `None` while the job is still active.
     pub fn from_state(state: &str) -> Option<JobResult> {
         match state {
-            "finished" => Some(JobResult::Completed),
+            "finished" => Some(JobResult::Finished),
             "failed" => Some(JobResult::Failed),
             "cancelled" => Some(JobResult::Cancelled),
             "interrupted" => Some(JobResult::Interrupted),
@@ -223,7 +223,7 @@ mod tests {
     #[test]
     fn every_ended_state_has_a_result_and_active_ones_none() {
         let ended = [
-            ("finished", JobResult::Completed),
+            ("finished", JobResult::Finished),
             ("failed", JobResult::Failed),
             ("cancelled", JobResult::Cancelled),
             ("interrupted", JobResult::Interrupted),
