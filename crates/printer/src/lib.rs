@@ -6,4 +6,4 @@ pub mod driver;
 #[cfg(unix)]
 pub mod sim;
 #[cfg(unix)]
-mod waker;
+mod wait;

@@ -190,7 +190,7 @@ fn scanner_watches_a_user_added_pty_by_its_stable_link() {
     let candidate = events
         .iter()
         .find_map(|e| match e {
-            DiscoveryEvent::Added(c) if c.port.path == link => Some(c.clone()),
+            DiscoveryEvent::Added(c) if c.port.path == link => Some((**c).clone()),
             _ => None,
         })
         .unwrap_or_else(|| panic!("the pty was not added: {events:?}"));

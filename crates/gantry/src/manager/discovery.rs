@@ -98,7 +98,7 @@ impl Manager {
 
     fn discovered(self: &Arc<Self>, event: DiscoveryEvent) {
         match event {
-            DiscoveryEvent::Added(candidate) => self.candidate(candidate),
+            DiscoveryEvent::Added(candidate) => self.candidate(*candidate),
             DiscoveryEvent::Removed { path, .. } => {
                 self.ports
                     .lock()

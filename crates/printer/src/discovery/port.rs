@@ -124,6 +124,7 @@ fn physical_location(_path: &Path) -> Option<String> {
 
 /// The last path component that names a USB interface: `<bus>-<port>[.<port>…]:<config>.<if>`.
 /// `ttyACM` devices point at the interface itself, `ttyUSB` devices at a child of it.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))] // sysfs is Linux's
 pub(crate) fn usb_interface_of(sysfs_device: &Path) -> Option<String> {
     sysfs_device
         .components()
@@ -133,6 +134,7 @@ pub(crate) fn usb_interface_of(sysfs_device: &Path) -> Option<String> {
         .map(str::to_owned)
 }
 
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 fn is_usb_interface(name: &str) -> bool {
     let Some((device, interface)) = name.split_once(':') else {
         return false;

@@ -69,9 +69,9 @@ pub fn probe(path: &Path, bauds: &[u32], timeout_per_baud: Duration) -> Result<P
         path: path.to_owned(),
         source,
     };
+    // Exclusive access is the default (`TIOCEXCL` on Unix; Windows never shares a COM port).
     let mut port = serialport::new(path.to_string_lossy(), first)
         .timeout(READ_SLICE)
-        .exclusive(true)
         .open()
         .map_err(|e| match e.kind() {
             // serialport reports both a TIOCEXCL refusal (EBUSY) and a held flock this way.

@@ -44,7 +44,7 @@ impl Candidate {
 pub enum DiscoveryEvent {
     /// A port appeared, or a known port changed what it is (its identity, profile or USB
     /// details), which is reported as `Removed` then `Added`.
-    Added(Candidate),
+    Added(Box<Candidate>),
     Removed {
         path: PathBuf,
         identity: Identity,
@@ -128,7 +128,7 @@ impl<H: Host> Scanner<H> {
         let added = current
             .iter()
             .filter(|(path, new)| !self.known.get(*path).is_some_and(|old| same_port(old, new)))
-            .map(|(_, new)| DiscoveryEvent::Added(new.clone()));
+            .map(|(_, new)| DiscoveryEvent::Added(Box::new(new.clone())));
         let events = removed.into_iter().chain(added).chain(busy).collect();
         self.known = current;
         events
@@ -251,7 +251,7 @@ mod tests {
         events
             .iter()
             .filter_map(|e| match e {
-                DiscoveryEvent::Added(c) => Some(c),
+                DiscoveryEvent::Added(c) => Some(&**c),
                 _ => None,
             })
             .collect()

@@ -38,7 +38,7 @@ pub(super) fn open(path: &Path, baud: u32) -> Result<NativePort, serialport::Err
 /// Rung by the printer's owner after queueing a command, so the thread sleeps until it has
 /// something to do rather than waking every few milliseconds to look.
 #[cfg(unix)]
-pub(super) type Doorbell = crate::waker::Waker;
+pub(super) type Doorbell = crate::wait::Waker;
 
 /// Where the port cannot be waited on together with a pipe, the thread polls its commands
 /// between short reads instead, and the bell has nothing to ring.
@@ -68,8 +68,7 @@ pub(super) fn wait(port: &mut NativePort, bell: &Doorbell, timeout: Duration) ->
         PollFd::new(port_fd, PollFlags::POLLIN),
         PollFd::new(bell.fd(), PollFlags::POLLIN),
     ];
-    let timeout = nix::sys::time::TimeSpec::from_duration(timeout);
-    match nix::poll::ppoll(&mut fds, Some(timeout), None) {
+    match crate::wait::poll(&mut fds, timeout) {
         Ok(_) | Err(nix::errno::Errno::EINTR) => {}
         Err(e) => return Err(e.into()),
     }

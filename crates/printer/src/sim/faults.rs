@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use super::SimConfig;
-use crate::waker::Waker;
+use crate::wait::Waker;
 
 /// The knobs a running printer can change at any time. The firmware sees a copy.
 #[derive(Debug, Clone, PartialEq)]

@@ -14,6 +14,7 @@ use super::firmware::Firmware;
 use super::pacing::Pacer;
 use super::pty::{point_link, remove_link, Pty};
 use super::SimConfig;
+use crate::wait::poll;
 
 /// Bytes read off the pty but not yet "on the wire"; beyond this the host's writes back up,
 /// like a USB-serial adapter's FIFO filling.
@@ -256,22 +257,3 @@ fn precise_timers() {
 
 #[cfg(not(target_os = "linux"))]
 fn precise_timers() {}
-
-/// `poll` with a microsecond timeout where the OS has one: byte pacing at 115200 baud needs
-/// finer wake-ups than milliseconds.
-#[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
-fn poll(fds: &mut [PollFd], sleep: Duration) -> nix::Result<nix::libc::c_int> {
-    nix::poll::ppoll(
-        fds,
-        Some(nix::sys::time::TimeSpec::from_duration(sleep)),
-        None,
-    )
-}
-
-#[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
-fn poll(fds: &mut [PollFd], sleep: Duration) -> nix::Result<nix::libc::c_int> {
-    // Round up, so a wake-up never comes before its deadline and spins.
-    let millis = sleep.as_micros().div_ceil(1000);
-    let timeout = nix::poll::PollTimeout::try_from(millis).unwrap_or(nix::poll::PollTimeout::MAX);
-    nix::poll::poll(fds, timeout)
-}
