@@ -20,6 +20,10 @@
 //! a re-send after a timeout that lost only the `ok`), or a line sent before an earlier rewind,
 //! changes nothing. Transmissions lost on the wire leave entries that are never answered; they
 //! only make the link assume less than it could, and the timeout probe recovers from that.
+//! One loss the link expects: Marlin empties its serial input at every rejection, so when an
+//! old copy is rejected late, the lines re-sent since may be gone with no answer at all. After
+//! such a stale rejection the link sends again if nothing is confirmed within
+//! `resend_ok_timeout`, instead of waiting out the communication timeout.
 //!
 //! Responses carry no checksum, so the link never lets a doubtful `ok` acknowledge a line:
 //! after a garbled line (invalid UTF-8, control characters; possibly a rejection's `Error:` or
@@ -73,7 +77,9 @@ pub struct Config {
     /// free-buffer counts; set 1 to stay strictly ping-pong.
     pub window_cap: usize,
     /// A `Resend:` is normally followed by an `ok` that does not acknowledge a line. If no `ok`
-    /// arrives within this time (firmware that omits it), stop waiting for it.
+    /// arrives within this time (firmware that omits it), stop waiting for it. Also how long
+    /// the link waits, after a stale rejection, for a sign that the lines it resent survived
+    /// the firmware emptying its input, before it sends them again.
     pub resend_ok_timeout: Duration,
     /// Send `M113 S<busy_timeout - 1 s>` the first time `busy:` is seen, as OctoPrint does, so
     /// the keep-alive interval fits the busy timeout.
