@@ -21,12 +21,13 @@ const cards = new PrinterCards(
 new Ports(document.getElementById("ports"));
 const history = new JobHistory(document.getElementById("history"), (id) => cards.cards.get(id)?.printer.name ?? `Printer ${id}`);
 
-// A job that starts or ends changes the history.
-const lastJob = new Map();
+// A job that starts or ends changes the history. The card can drop a job before the journal
+// has its end; `last_job` changes once it has, so either change refreshes the history.
+const seenJobs = new Map();
 function noteJob(printer) {
-  const id = printer.job?.id ?? null;
-  if (lastJob.has(printer.id) && lastJob.get(printer.id) !== id) history.refresh();
-  lastJob.set(printer.id, id);
+  const key = `${printer.job?.id ?? ""} ${printer.last_job?.id ?? ""} ${printer.last_job?.result ?? ""}`;
+  if (seenJobs.has(printer.id) && seenJobs.get(printer.id) !== key) history.refresh();
+  seenJobs.set(printer.id, key);
 }
 
 on("snapshot", (printers) => {

@@ -9,6 +9,7 @@ const RESUMABLE = new Set(["interrupted", "failed", "cancelled"]);
 export class JobHistory {
   constructor(root, printerName) {
     this.printerName = printerName;
+    this.refreshes = 0;
     this.body = el("tbody");
     this.emptyNote = el("p", { className: "empty" }, "No prints yet.");
     root.append(this.emptyNote, el("table", { className: "history" },
@@ -17,13 +18,17 @@ export class JobHistory {
   }
 
   async refresh() {
+    // Refreshes can overlap; only the latest one's answer is shown, so a slow stale answer
+    // never overwrites a newer one.
+    const refresh = ++this.refreshes;
     let jobs;
     try {
       jobs = await api("/api/v1/jobs?limit=50");
     } catch (error) {
-      toast(`Cannot load the job history: ${error.message}`, "error");
+      if (refresh === this.refreshes) toast(`Cannot load the job history: ${error.message}`, "error");
       return;
     }
+    if (refresh !== this.refreshes) return;
     this.emptyNote.hidden = jobs.length > 0;
     this.body.replaceChildren(...jobs.map((job) => this.row(job)));
   }
