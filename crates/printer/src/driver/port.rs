@@ -78,6 +78,23 @@ pub(super) fn wait(port: &mut NativePort, bell: &Doorbell, timeout: Duration) ->
     Ok(fds[0].revents().is_some_and(|r| !r.is_empty()))
 }
 
+/// Reads what the port has once [`wait`] said so: straight from the descriptor, since `wait`
+/// already polled it and serialport's own `read` would poll it again, a second system call on
+/// every answer from the printer.
+#[cfg(unix)]
+pub(super) fn read(port: &mut NativePort, buf: &mut [u8]) -> io::Result<usize> {
+    use std::os::fd::AsRawFd;
+    // The descriptor is blocking (raw mode, `VMIN` 1) and this thread its only reader, so after
+    // `wait` saw input, or a hang-up that makes the read fail, this returns at once.
+    Ok(nix::unistd::read(port.as_raw_fd(), buf)?)
+}
+
+#[cfg(not(unix))]
+pub(super) fn read(port: &mut NativePort, buf: &mut [u8]) -> io::Result<usize> {
+    use std::io::Read as _;
+    port.read(buf)
+}
+
 /// Without a pollable pair the read itself waits, briefly, so commands are seen promptly.
 #[cfg(not(unix))]
 pub(super) fn wait(port: &mut NativePort, _bell: &Doorbell, timeout: Duration) -> io::Result<bool> {

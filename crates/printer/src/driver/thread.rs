@@ -1,7 +1,7 @@
 //! The body of a printer thread: the I/O driver around the sans-IO `marlin::Link` and the
 //! job that feeds it.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -160,7 +160,7 @@ impl<'a> Session<'a> {
                 .saturating_duration_since(Instant::now());
             match port::wait(&mut self.port, self.bell, wait) {
                 Ok(false) => {}
-                Ok(true) => match self.port.read(&mut buf) {
+                Ok(true) => match port::read(&mut self.port, &mut buf) {
                     Ok(0) => return self.lost("the port closed".into()),
                     Ok(n) => self.link.handle_input(&buf[..n], Instant::now()),
                     Err(e)
