@@ -77,7 +77,7 @@ fn run() -> Result<(), String> {
         .tempdir()
         .map_err(|e| format!("cannot make a work directory: {e}"))?;
     let source = work.path().join("source.gcode");
-    let load_before = load_average();
+    let load_before = procfs::load_average();
 
     let started = Instant::now();
     let generated = gcode_file::generate(&source, args.size_mb * 1_000_000)
@@ -138,7 +138,7 @@ fn run() -> Result<(), String> {
         scan,
         idle_hwm_kb,
         load_before,
-        load_after: load_average(),
+        load_after: procfs::load_average(),
     });
     Ok(())
 }
@@ -263,17 +263,6 @@ fn daemon_scan_seconds(data_dir: &Path, name: &str) -> Option<f64> {
         })
         .last()
         .map(|ms| ms / 1000.0)
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|text| {
-            text.split_whitespace()
-                .take(3)
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_else(|_| "unknown".into())
 }
 
 struct Report {

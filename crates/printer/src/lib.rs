@@ -3,6 +3,8 @@
 
 pub mod discovery;
 pub mod driver;
+#[cfg(target_os = "linux")]
+pub mod procfs;
 #[cfg(unix)]
 pub mod sim;
 #[cfg(unix)]

@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 
 use crate::bounds::Bounds;
 use crate::http::{expect_success, Api};
-use crate::procfs;
 use crate::single::Case;
 use crate::timestamp;
 use crate::workload::Workload;
+use printer::procfs;
 
 /// Where the two programs are.
 #[derive(Debug, Clone)]

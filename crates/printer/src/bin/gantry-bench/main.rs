@@ -10,7 +10,6 @@ mod bounds;
 mod fleet;
 mod floor;
 mod http;
-mod procfs;
 mod single;
 mod timestamp;
 mod wakeup;
@@ -23,6 +22,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 
 use bounds::Bounds;
+use printer::procfs;
 use single::Case;
 
 /// Streaming benchmark: achieved lines/s against the link's limit.
@@ -86,7 +86,7 @@ fn run(args: &Args) -> Result<bool, String> {
     println!(
         "machine: {} CPUs, load average {}; firmware latency {} ms/command, planner never full",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
-        load_average(),
+        procfs::load_average(),
         args.latency_ms
     );
     let (mean, p90) = wakeup::oversleep(300);
@@ -104,7 +104,7 @@ fn run(args: &Args) -> Result<bool, String> {
     println!(
         "total {:.0} s; load average now {}; wake-up lateness now mean {mean:.0} µs, p90 {p90:.0} µs",
         began.elapsed().as_secs_f64(),
-        load_average()
+        procfs::load_average()
     );
     let _ = std::fs::remove_dir_all(&dir);
     Ok(met)
@@ -249,17 +249,6 @@ fn programs(args: &Args) -> Result<fleet::Programs, String> {
         }
     }
     Ok(programs)
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|text| {
-            text.split_whitespace()
-                .take(3)
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_else(|_| "unknown".into())
 }
 
 /// A fresh directory for files, links and the daemon's data, removed at the end.

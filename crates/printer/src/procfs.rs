@@ -1,4 +1,5 @@
-//! Another process's CPU time and peak memory, from `/proc`.
+//! A process's CPU time and memory, and the machine's load, from `/proc`: what the benchmarks
+//! report beside their figures.
 
 use std::io;
 
@@ -31,4 +32,22 @@ pub fn status_kb(pid: u32, key: &str) -> io::Result<u64> {
         .find_map(|line| line.strip_prefix(key)?.strip_prefix(':'))
         .and_then(|value| value.split_whitespace().next()?.parse().ok())
         .ok_or_else(|| io::Error::other(format!("no {key} in /proc/{pid}/status")))
+}
+
+/// Resets the process's `VmHWM` to its current RSS (Linux 4.0 and later), so that the next
+/// reading is the peak of what happens from now on.
+pub fn reset_peak(pid: u32) -> io::Result<()> {
+    std::fs::write(format!("/proc/{pid}/clear_refs"), "5")
+}
+
+/// The 1, 5 and 15 minute load averages, or `unknown`.
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_else(|_| "unknown".into())
 }
