@@ -66,21 +66,23 @@ impl CloudClient {
 
     /// Enters or leaves offline mode, then reports the link as it now is.
     pub async fn set_offline(&self, offline: bool) -> Result<Account, ApiError> {
-        let request = self
-            .api
-            .request(Method::POST, "/api/v1/cloud/offline")
-            .json(&serde_json::json!({ "offline": offline }));
-        self.api.call(request).await?;
-        self.account().await
+        self.post(
+            "/api/v1/cloud/offline",
+            serde_json::json!({ "offline": offline }),
+        )
+        .await
     }
 
     /// Unlinks the account. Forced: the tray asked first when a print was running, and a
     /// sign-out never stops a print.
     pub async fn sign_out(&self) -> Result<Account, ApiError> {
-        let request = self
-            .api
-            .request(Method::POST, "/api/v1/cloud/logout")
-            .json(&serde_json::json!({ "force": true }));
+        self.post("/api/v1/cloud/logout", serde_json::json!({ "force": true }))
+            .await
+    }
+
+    /// Posts `body` to `path`, then reports the link as it now is.
+    async fn post(&self, path: &str, body: serde_json::Value) -> Result<Account, ApiError> {
+        let request = self.api.request(Method::POST, path).json(&body);
         self.api.call(request).await?;
         self.account().await
     }

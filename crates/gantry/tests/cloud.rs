@@ -27,6 +27,18 @@ fn private_secrets() {
     ONCE.call_once(|| std::env::set_var("GANTRY_SECRETS", "file"));
 }
 
+/// The test cloud and a daemon with one simulated printer, signed in as Ada with a password,
+/// once the printer has reported to the cloud.
+async fn linked_printer() -> (TestCloud, Daemon) {
+    let cloud = TestCloud::start(&[]);
+    let daemon = Daemon::start(&["--simulate", "1"]);
+    assert!(login(&daemon.data_dir, &cloud, ADA).status.success());
+    cloud
+        .wait_for("the printer to report", |s| !reports(s).is_empty())
+        .await;
+    (cloud, daemon)
+}
+
 /// `gantry login` with the password on standard input (never on the command line).
 fn login(data_dir: &Path, cloud: &TestCloud, user: (&str, &str)) -> Output {
     let mut child = gantry(data_dir)
@@ -239,12 +251,7 @@ async fn a_cloud_job_prints_once_through_drops_repeats_and_a_lost_link() {
 #[tokio::test(flavor = "multi_thread")]
 async fn unknown_commands_are_acknowledged_as_unknown_and_never_run() {
     private_secrets();
-    let cloud = TestCloud::start(&[]);
-    let daemon = Daemon::start(&["--simulate", "1"]);
-    assert!(login(&daemon.data_dir, &cloud, ADA).status.success());
-    cloud
-        .wait_for("the printer to report", |s| !reports(s).is_empty())
-        .await;
+    let (cloud, daemon) = linked_printer().await;
     let unknown = cloud
         .command("quit_application", json!(null), json!({}))
         .await;
@@ -274,12 +281,7 @@ async fn unknown_commands_are_acknowledged_as_unknown_and_never_run() {
 #[tokio::test(flavor = "multi_thread")]
 async fn logout_is_refused_while_printing_unless_forced_and_the_print_goes_on() {
     private_secrets();
-    let cloud = TestCloud::start(&[]);
-    let daemon = Daemon::start(&["--simulate", "1"]);
-    assert!(login(&daemon.data_dir, &cloud, ADA).status.success());
-    cloud
-        .wait_for("the printer to report", |s| !reports(s).is_empty())
-        .await;
+    let (cloud, daemon) = linked_printer().await;
     let file = gcode(6000);
     cloud.put_file("long.gcode", &file).await;
     cloud
@@ -603,12 +605,7 @@ async fn sso_login_runs_in_the_system_browser() {
 #[tokio::test(flavor = "multi_thread")]
 async fn no_password_or_token_is_left_in_logs_or_data_after_a_full_cycle() {
     private_secrets();
-    let cloud = TestCloud::start(&[]);
-    let mut daemon = Daemon::start(&["--simulate", "1"]);
-    assert!(login(&daemon.data_dir, &cloud, ADA).status.success());
-    cloud
-        .wait_for("the printer to report", |s| !reports(s).is_empty())
-        .await;
+    let (cloud, mut daemon) = linked_printer().await;
     let file = gcode(300);
     cloud.put_file("small.gcode", &file).await;
     cloud
@@ -878,12 +875,7 @@ async fn a_skewed_clock_is_warned_about() {
 async fn a_zipped_cloud_job_is_unpacked_and_printed() {
     use std::io::Write as _;
     private_secrets();
-    let cloud = TestCloud::start(&[]);
-    let daemon = Daemon::start(&["--simulate", "1"]);
-    assert!(login(&daemon.data_dir, &cloud, ADA).status.success());
-    cloud
-        .wait_for("the printer to report", |s| !reports(s).is_empty())
-        .await;
+    let (cloud, _daemon) = linked_printer().await;
     let mut packed = std::io::Cursor::new(Vec::new());
     {
         let mut writer = zip::ZipWriter::new(&mut packed);
@@ -1167,12 +1159,7 @@ async fn get_json_owned(url: String) -> Value {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_over_limit_cloud_download_is_refused_reported_and_not_kept() {
     private_secrets();
-    let cloud = TestCloud::start(&[]);
-    let daemon = Daemon::start(&["--simulate", "1"]);
-    assert!(login(&daemon.data_dir, &cloud, ADA).status.success());
-    cloud
-        .wait_for("the printer to report", |s| !reports(s).is_empty())
-        .await;
+    let (cloud, daemon) = linked_printer().await;
     let store = gantry::store::Store::open(&daemon.data_dir.join("gantry.db"))
         .await
         .unwrap();

@@ -2,6 +2,7 @@
 //! which only Unix systems have.
 
 use std::path::Path;
+#[cfg(unix)]
 use std::sync::{Mutex, PoisonError};
 
 /// The running simulators, stopped together when Gantry shuts down.
@@ -9,8 +10,6 @@ use std::sync::{Mutex, PoisonError};
 pub(super) struct Simulators {
     #[cfg(unix)]
     running: Mutex<Vec<printer::sim::SimPrinter>>,
-    #[cfg(not(unix))]
-    running: Mutex<Vec<()>>,
 }
 
 impl Simulators {
@@ -45,14 +44,15 @@ impl Simulators {
     }
 
     /// Stops every simulator; blocks until their threads have ended.
+    #[cfg(unix)]
     pub fn stop_all(&self) {
         let running =
             std::mem::take(&mut *self.running.lock().unwrap_or_else(PoisonError::into_inner));
-        #[cfg(unix)]
         running.into_iter().for_each(printer::sim::SimPrinter::stop);
-        #[cfg(not(unix))]
-        drop(running);
     }
+
+    #[cfg(not(unix))]
+    pub fn stop_all(&self) {}
 }
 
 /// A fixed, well-formed UUID per simulator index, so that each simulated printer keeps
